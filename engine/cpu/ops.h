@@ -1,0 +1,71 @@
+// CPU operators of the forward pass (fp32, Eigen, OpenMP). Every tensor is a row-major float
+// array described by a shape comment, e.g. x: [n_tokens, d_model]. Each op has a scalar oracle in
+// ops_ref.h that the tests compare against.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace starattn::cpu {
+
+// y: [n, out] = x: [n, in] * w: [out, in]^T (+ bias: [out], may be null).
+void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias,
+            float* y);
+
+// y: [n, d] = x / rms(x) * w, w: [d]. y may alias x.
+void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y);
+
+// How a head's dimensions are paired for rotation. GGUF `llama` checkpoints store Q/K permuted
+// for adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints (and GGUF `qwen2`) rotate the
+// halves (x[i], x[i + d/2]).
+enum class RopeLayout { kAdjacentPairs, kSplitHalf };
+
+// Inverse frequencies [rot_dims / 2]: theta^(-2i/rot_dims) / freq_factors[i] (freq_factors
+// may be empty: all ones).
+std::vector<float> RopeInvFreq(int64_t rot_dims, float theta,
+                               const std::vector<float>& freq_factors);
+// Llama 3 "llama3" rope scaling as frequency factors [rot_dims / 2] (the values llama.cpp's
+// converter stores in rope_freqs.weight).
+std::vector<float> Llama3FreqFactors(int64_t rot_dims, float theta, float factor,
+                                     float low_freq_factor, float high_freq_factor,
+                                     int64_t original_max_positions);
+
+// Rotates x: [n, n_heads, head_dim] in place; token t is at position positions[t]. Only the
+// first 2 * inv_freq.size() dims of each head rotate.
+void Rope(float* x, int64_t n, int64_t n_heads, int64_t head_dim, const int32_t* positions,
+          const std::vector<float>& inv_freq, RopeLayout layout);
+
+// out: [n] = silu(gate) * up. out may alias gate.
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
+
+// x: [n] += y: [n]
+void AddInPlace(float* x, const float* y, int64_t n);
+
+// Attention of queries over keys with the attention state as result.
+//   q:   [n_q, n_heads, head_dim]
+//   k,v: [n_kv, n_kv_heads, head_dim]    (n_heads % n_kv_heads == 0, GQA)
+//   out: [n_q, n_heads, head_dim]
+//   lse: [n_q, n_heads]  natural-log log-sum-exp of the scaled scores; -inf for an empty row
+//        (its out row is 0). May be null.
+// Visibility: non-causal: every key. Causal: key j is visible to query i iff
+// k_offset + j <= q_offset + i (offsets are absolute indices of the first query / key).
+// Tiled flash-style: memory O(tile), never O(n_q * n_kv).
+struct AttentionShape {
+  int64_t n_q = 0;
+  int64_t n_kv = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+};
+struct AttentionMask {
+  bool causal = true;
+  int64_t q_offset = 0;
+  int64_t k_offset = 0;
+};
+void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,
+               const AttentionMask& mask, float scale, float* out, float* lse);
+
+// Index of the largest value of x: [n] (the first one on ties).
+int64_t Argmax(const float* x, int64_t n);
+
+}  // namespace starattn::cpu

@@ -1,0 +1,24 @@
+// Scalar oracles of the CPU operators: naive loops, accumulation in double. Used by tests only
+// (they are slow), but built into the library so every test and tool can reach them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/cpu/ops.h"
+
+namespace starattn::cpu::ref {
+
+void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias,
+            float* y);
+void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y);
+// Rotation from the definition (angle = pos * theta^(-2i/d) / factor_i), no shared tables.
+void Rope(float* x, int64_t n, int64_t n_heads, int64_t head_dim, const int32_t* positions,
+          int64_t rot_dims, float theta, const std::vector<float>& freq_factors,
+          RopeLayout layout);
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
+// Materialises every score, softmax in double.
+void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,
+               const AttentionMask& mask, float scale, float* out, float* lse);
+
+}  // namespace starattn::cpu::ref
