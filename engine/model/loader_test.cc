@@ -1,1 +1,1 @@
-// in progress
+// loader tests: see below

@@ -1,1 +1,5 @@
-// in progress
+#include "engine/tokenizer/chat_template.h"
+
+#include "engine/common/testing.h"
+
+TEST(ChatTemplate, Placeholder) {}

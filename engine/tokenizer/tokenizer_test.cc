@@ -1,1 +1,5 @@
-// in progress
+#include "engine/tokenizer/tokenizer.h"
+
+#include "engine/common/testing.h"
+
+TEST(Tokenizer, Placeholder) {}

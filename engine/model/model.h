@@ -1,0 +1,103 @@
+// A Llama-family model on the CPU: weights in fp32, a KV cache, and the forward pass
+// (embedding, RMSNorm, RoPE, GQA attention, SwiGLU, final norm, LM head).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model/config.h"
+#include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace starattn {
+
+struct LayerWeights {
+  std::vector<float> attn_norm;     // [d_model]
+  std::vector<float> wq;            // [n_heads * head_dim, d_model]
+  std::vector<float> wk;            // [n_kv_heads * head_dim, d_model]
+  std::vector<float> wv;            // [n_kv_heads * head_dim, d_model]
+  std::vector<float> bq, bk, bv;    // biases of q, k, v (qwen2), else empty
+  std::vector<float> wo;            // [d_model, n_heads * head_dim]
+  std::vector<float> ffn_norm;      // [d_model]
+  std::vector<float> w_gate;        // [d_ff, d_model]
+  std::vector<float> w_up;          // [d_ff, d_model]
+  std::vector<float> w_down;        // [d_model, d_ff]
+};
+
+struct Weights {
+  std::vector<float> tok_embd;  // [vocab, d_model]
+  std::vector<LayerWeights> layers;
+  std::vector<float> out_norm;  // [d_model]
+  std::vector<float> output;    // [vocab, d_model]; empty when tied to tok_embd
+  const std::vector<float>& lm_head() const { return output.empty() ? tok_embd : output; }
+};
+
+// Keys and values of the tokens a host has seen, per layer, in insertion order.
+class KvCache {
+ public:
+  KvCache(const ModelConfig& config, int64_t capacity);
+  int64_t size() const { return size_; }
+  int64_t capacity() const { return capacity_; }
+  int64_t row_floats() const { return row_floats_; }  // n_kv_heads * head_dim
+  float* k(int64_t layer) { return k_[layer].data(); }  // [capacity, n_kv_heads, head_dim]
+  float* v(int64_t layer) { return v_[layer].data(); }
+  const float* k(int64_t layer) const { return k_[layer].data(); }
+  const float* v(int64_t layer) const { return v_[layer].data(); }
+  void Resize(int64_t n);  // the first n rows stay valid; n <= capacity
+  // Bytes of K and V actually held (size() rows) and reserved (capacity rows).
+  int64_t used_bytes() const;
+  int64_t reserved_bytes() const;
+
+ private:
+  int64_t capacity_;
+  int64_t row_floats_;
+  int64_t size_ = 0;
+  std::vector<std::vector<float>> k_, v_;
+};
+
+enum class LogitsFor { kLast, kAll, kNone };
+
+class Model {
+ public:
+  // Loads a .gguf file, or a Hugging Face directory (config.json + safetensors
+  // [+ tokenizer.json]). Throws Error naming the file on any problem.
+  static std::unique_ptr<Model> Load(const std::string& path);
+  // From parts (tests, tools). Validates shapes.
+  Model(ModelConfig config, Weights weights, std::unique_ptr<Tokenizer> tokenizer,
+        std::string source);
+
+  const ModelConfig& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+  const std::string& source() const { return source_; }
+  // The tokenizer; throws Error if the model came without one.
+  const Tokenizer& tokenizer() const;
+  bool has_tokenizer() const { return tokenizer_ != nullptr; }
+  ChatTemplate chat_template() const;
+  std::optional<std::string> default_system_prompt() const;
+
+  // Runs tokens [n] at positions [n] through every layer. Their K/V are appended to `cache`
+  // after the rows it holds; each token attends to all cached rows and, causally, to the new
+  // tokens before it. Returns logits [n_out, vocab] with n_out = 1 (kLast), n (kAll) or 0.
+  std::vector<float> Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                             KvCache& cache, LogitsFor which) const;
+
+  // LM head over final hidden states: x [n, d_model] -> logits [n, vocab] (x is normalised
+  // in place).
+  void Logits(float* x, int64_t n, float* logits) const;
+
+ private:
+  ModelConfig config_;
+  Weights weights_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::string source_;
+  std::vector<float> inv_freq_;  // [rope_dims / 2]
+};
+
+// Checks every tensor's size against the config; throws Error naming `source` and the tensor.
+void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& source);
+
+}  // namespace starattn
