@@ -15,6 +15,8 @@ struct Command {
   std::function<int(const std::vector<std::string>& args)> run;
 };
 
-std::vector<Command> ModelCommands();  // generate, logits, tokenize
+std::vector<Command> ModelCommands();     // generate, logits, tokenize
+std::vector<Command> RulerCommands();     // generate-ruler, eval (RULER and BABILong)
+std::vector<Command> BabilongCommands();  // generate-babilong
 
 }  // namespace starattn::cli

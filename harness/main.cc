@@ -20,7 +20,11 @@ void PrintUsage(const std::vector<starattn::cli::Command>& commands) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<starattn::cli::Command> commands = starattn::cli::ModelCommands();
+  std::vector<starattn::cli::Command> commands;
+  for (auto group : {starattn::cli::ModelCommands, starattn::cli::RulerCommands,
+                     starattn::cli::BabilongCommands}) {
+    for (auto& c : group()) commands.push_back(std::move(c));
+  }
   if (argc < 2) {
     PrintUsage(commands);
     return 2;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -174,6 +175,22 @@ TEST_P(TinyModelTest, GgufAndSafetensorsGiveTheSameLogits) {
   double spread = 0;
   for (size_t i = 0; i < a.size(); ++i) spread = std::max(spread, std::abs(double(a[i]) - a[0]));
   EXPECT_GT(spread, 1e-3);
+}
+
+TEST_P(TinyModelTest, MatchesFloat64Reference) {
+  // tools/make_tiny_models.py computed these logits with a float64 numpy forward pass of HF
+  // semantics (checked against transformers to 3e-6).
+  const std::string dir = FixturePath("tiny/" + GetParam());
+  const nlohmann::json ref = nlohmann::json::parse(ReadFileToString(dir + "/reference.json"));
+  const auto ids = ref["tokens"].get<std::vector<int32_t>>();
+  const std::string raw = ReadFileToString(dir + "/" + ref["logits_file"].get<std::string>());
+  std::vector<float> want(raw.size() / sizeof(float));
+  std::memcpy(want.data(), raw.data(), raw.size());
+  for (const char* form : {"/model.gguf", "/hf"}) {
+    auto m = Model::Load(dir + form);
+    ASSERT_EQ(want.size(), ids.size() * m->config().vocab_size);
+    testing::AllClose(AllLogits(*m, ids), want, testing::kFp32Model, GetParam() + form);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, TinyModelTest,

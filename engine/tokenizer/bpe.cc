@@ -179,7 +179,7 @@ void SpmScoreEncode(std::string_view text, const SpmVocabView& v, std::vector<in
   auto& sym = scratch->spm_symbols;
   sym.clear();
   for (size_t offs = 0; offs < text.size();) {
-    const size_t n = CharLen(text, offs);
+    const size_t n = ValidCharLen(text, offs);
     const auto index = static_cast<int32_t>(sym.size());
     sym.push_back({index - 1, offs + n == text.size() ? -1 : index + 1,
                    static_cast<uint32_t>(offs), static_cast<uint32_t>(n)});

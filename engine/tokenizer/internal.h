@@ -34,9 +34,15 @@ inline size_t CharLen(std::string_view s, size_t i) {
   return n < s.size() - i ? n : s.size() - i;
 }
 void AppendUtf8(uint32_t cp, std::string* out);
-// Decodes the code point at s[i]. Returns its byte length; invalid sequences decode as U+FFFD with
-// length 1.
 size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp);
+// Length of the character at s[i] when it is valid UTF-8, else 1 (an invalid byte stands alone).
+inline size_t ValidCharLen(std::string_view s, size_t i) {
+  if (static_cast<uint8_t>(s[i]) < 0x80) return 1;
+  uint32_t cp;
+  return DecodeUtf8(s, i, &cp);
+}
+// Decodes the code point at s[i]. Returns its byte length; invalid sequences decode as U+FFFD with
+// length 1 (declared above).
 
 // ---- GPT-2 byte-level mapping -----------------------------------------------------------------
 

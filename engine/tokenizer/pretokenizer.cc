@@ -572,9 +572,9 @@ bool LlamaCppPreRegexes(std::string_view pre, std::vector<std::string>* regexes,
     *regexes = {kLlama3};
   } else if (in({"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva"})) {
     *regexes = {"\\p{N}", kGpt2};
-  } else if (in({"gpt-2", "gpt2", "mpt", "olmo", "jais", "trillion"})) {
+  } else if (in({"gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais", "trillion"})) {
     *regexes = {kGpt2};
-  } else if (in({"qwen2", "stablelm2", "hunyuan"})) {
+  } else if (in({"qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan"})) {
     *regexes = {kQwen2};
   } else if (in({"default"})) {
     *regexes = {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGpt2, "\\p{N}+", "[0-9][0-9][0-9]"};

@@ -235,9 +235,10 @@ void TokenizerImpl::Finish(const std::vector<std::string>& eog_names,
   for (const int32_t id : extra_eog) {
     if (id >= 0 && id < n) eog_ids_.push_back(id);
   }
-  for (const std::string& name : eog_names) {
-    const int32_t id = TokenId(name);
-    if (id >= 0) eog_ids_.push_back(id);
+  for (const AddedToken& a : added) {  // special tokens only: "<|end|>" may be a plain piece
+    if (std::find(eog_names.begin(), eog_names.end(), a.content) != eog_names.end()) {
+      eog_ids_.push_back(a.id);
+    }
   }
   std::sort(eog_ids_.begin(), eog_ids_.end());
   eog_ids_.erase(std::unique(eog_ids_.begin(), eog_ids_.end()), eog_ids_.end());
@@ -315,7 +316,7 @@ void TokenizerImpl::EncodeWord(std::string_view word, Scratch* s,
     }
     bool pending_unk = false;
     for (size_t i = 0; i < word.size();) {
-      const size_t n = ti::CharLen(word, i);
+      const size_t n = ti::ValidCharLen(word, i);
       const std::string_view ch = word.substr(i, n);
       i += n;
       const auto it = vocab.find(ch);
@@ -488,8 +489,25 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
          path, *model);
   }
 
+  // llama.cpp treats tokens with these texts as control tokens whatever their stored type
+  // (end-of-generation and fill-in-the-middle markers).
+  static const std::vector<std::string_view> kForcedControl = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
+      "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+      "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // DeepSeek
+      "<end_of_utterance>", "<|eom_id|>", "<|return|>", "<|call|>",
+      "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>",
+      "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>",
+      "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>",
+      "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+      "<REPO>", "<reponame>", "<|file_sep|>", "<file-sep>", "<file_sep>"};
   for (int32_t i = 0; i < n; ++i) {
-    const int64_t ty = types[i];
+    int64_t ty = types[i];
+    if ((ty == kNormal || ty == kUserDefined) &&
+        std::find(kForcedControl.begin(), kForcedControl.end(), pieces[i]) !=
+            kForcedControl.end()) {
+      ty = kControl;
+    }
     if (ty == kUnknown || ty == kControl || ty == kUserDefined) {
       AddedToken a;
       a.content = pieces[i];
