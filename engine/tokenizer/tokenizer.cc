@@ -25,6 +25,47 @@ using json = nlohmann::json;
 
 constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581
 
+// Calls f on the words of text: cut before every U+2581 that follows another character.
+template <typename F>
+void ForEachMarkerWord(std::string_view text, F&& f) {
+  size_t start = 0;
+  bool prev_marker = true;
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, kSpaceMarker.size(), kSpaceMarker) == 0) {
+      if (!prev_marker && i > start) {
+        f(text.substr(start, i - start));
+        start = i;
+      }
+      prev_marker = true;
+      i += kSpaceMarker.size();
+    } else {
+      prev_marker = false;
+      ++i;
+    }
+  }
+  if (start < text.size()) f(text.substr(start));
+}
+
+// Whether SentencePiece-style text can be cut into words before each U+2581 that follows another
+// character without changing the result: true when U+2581 is a vocabulary entry and no entry has
+// a U+2581 after another character (so no merge ever crosses such a cut).
+bool MarkerSplitIsExact(const ti::StringIdMap& vocab) {
+  if (vocab.find(kSpaceMarker) == vocab.end()) return false;
+  for (const auto& [piece, id] : vocab) {
+    bool seen_other = false;
+    for (size_t i = 0; i < piece.size();) {
+      if (piece.compare(i, kSpaceMarker.size(), kSpaceMarker) == 0) {
+        if (seen_other) return false;
+        i += kSpaceMarker.size();
+      } else {
+        seen_other = true;
+        ++i;
+      }
+    }
+  }
+  return true;
+}
+
 bool IsWhiteSpace(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
          (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
@@ -163,6 +204,8 @@ class TokenizerImpl final : public Tokenizer {
   bool fuse_unk = false;
   int32_t unk_id = -1;
   bool spm_add_space_prefix = false;  // kSpmScores
+  // SentencePiece-style text is merged word by word (see MarkerSplitIsExact), not all at once.
+  bool split_at_marker = false;
   size_t decode_strip_spaces = 0;     // leading spaces removed from decoded text
   ti::Normalizer normalizer;
   ti::PreTokenizer pretokenizer;
@@ -280,15 +323,23 @@ void TokenizerImpl::EncodeSegment(std::string_view raw, bool first_segment, Scra
       }
     }
     const ti::SpmVocabView view{&vocab, &scores, &byte_tokens};
-    ti::SpmScoreEncode(seg, view, out, &s->bpe);
+    if (split_at_marker) {
+      ForEachMarkerWord(seg, [&](std::string_view w) { ti::SpmScoreEncode(w, view, out, &s->bpe); });
+    } else {
+      ti::SpmScoreEncode(seg, view, out, &s->bpe);
+    }
     return;
   }
   seg.assign(raw);
   normalizer.Apply(&seg);
   pretokenizer.Run(&seg, first_segment, &s->pieces);
   for (const ti::Range r : s->pieces) {
-    if (r.end > r.begin) {
-      EncodeWord(std::string_view(seg).substr(r.begin, r.end - r.begin), s, out);
+    if (r.end <= r.begin) continue;
+    const std::string_view piece = std::string_view(seg).substr(r.begin, r.end - r.begin);
+    if (split_at_marker && !ignore_merges) {
+      ForEachMarkerWord(piece, [&](std::string_view w) { EncodeWord(w, s, out); });
+    } else {
+      EncodeWord(piece, s, out);
     }
   }
 }
@@ -477,6 +528,7 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
       for (int32_t i = 0; i < n; ++i) t->scores[i] = static_cast<float>((*sc)[i]);
     }
     t->vocab = ids;
+    t->split_at_marker = MarkerSplitIsExact(t->vocab);
     for (int b = 0; b < 256; ++b) {
       const std::string name = fmt::format("<0x{:02X}>", b);
       auto it = ids.find(name);
@@ -884,6 +936,7 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
     }
   } else {
     t->vocab = std::move(ids);
+    t->split_at_marker = MarkerSplitIsExact(t->vocab);
   }
 
   // Special tokens, BOS/EOS and the chat template.

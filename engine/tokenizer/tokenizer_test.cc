@@ -655,5 +655,68 @@ TEST(TokenizerErrors, MalformedGguf) {
   EXPECT_NE(msg.find("no tokenizer.ggml.model"), std::string::npos) << msg;
 }
 
+
+// The GGUF code path for the llama3 and qwen2 pre-tokenizer types: GGUFs built at test time from
+// the Llama-3 and Qwen3 tokenizer.json files (as convert_hf_to_gguf.py does: added tokens become
+// control / user-defined tokens) must give the tokenizer.json reference ids. llama.cpp does not
+// normalize, so the documents NFC changes are left out for Qwen. (tools/make_tokenizer_fixtures.py
+// users can check these GGUFs against llama.cpp too; they agree on the whole corpus.)
+void CheckGgufFromJson(const std::string& family, const std::string& pre) {
+  const std::string shared = testing::SharedDataDir();
+  ASSERT_FALSE(shared.empty()) << "shared data missing";
+  const Corpus* corpus = SharedCorpus();
+  ASSERT_NE(corpus, nullptr);
+  const json j = ReadJson(shared + "/tokenizers/" + family + "/tokenizer.json");
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  for (const auto& [piece, id] : j["model"]["vocab"].items()) {
+    const auto i = id.get<size_t>();
+    if (i >= tokens.size()) tokens.resize(i + 1), types.resize(i + 1, 1);
+    tokens[i] = piece;
+  }
+  for (const json& a : j["added_tokens"]) {
+    const auto i = a["id"].get<size_t>();
+    if (i >= tokens.size()) tokens.resize(i + 1), types.resize(i + 1, 1);
+    tokens[i] = a["content"].get<std::string>();
+    types[i] = a["special"].get<bool>() ? 3 : 4;
+  }
+  std::vector<std::string> merges;
+  for (const json& m : j["model"]["merges"]) {
+    merges.push_back(m.is_string() ? m.get<std::string>()
+                                   : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  }
+  GgufBuilder b;
+  b.Str("general.architecture", "llama");
+  b.Str("tokenizer.ggml.model", "gpt2");
+  b.Str("tokenizer.ggml.pre", pre);
+  b.StrArray("tokenizer.ggml.tokens", tokens);
+  b.I32Array("tokenizer.ggml.token_type", types);
+  b.StrArray("tokenizer.ggml.merges", merges);
+  TempDir dir;
+  const std::string path = dir.Write(family + ".gguf", b.Bytes());
+  const auto tok = Tokenizer::FromGguf(GgufFile::Open(path));
+  const auto ref = ReadIds(testing::FixturePath("tokenizer/ids_" + family + "_json.bin"));
+  ASSERT_EQ(ref.size(), corpus->docs.size());
+  size_t compared = 0, mismatched = 0;
+  for (size_t d = 0; d < corpus->docs.size(); ++d) {
+    if (family == "qwen3" && corpus->nfc_changed[d]) continue;
+    ++compared;
+    const std::vector<int32_t> ids = tok->Encode(corpus->docs[d], false, true);
+    if (ids != ref[d] && ++mismatched <= 3) {
+      size_t k = 0;
+      while (k < ids.size() && k < ref[d].size() && ids[k] == ref[d][k]) ++k;
+      ADD_FAILURE() << family << " GGUF (pre " << pre << "): document " << d << " ("
+                    << corpus->labels[d] << ") differs at token " << k << ": got "
+                    << Pieces(*tok, ids, k, k + 5) << ", want " << Pieces(*tok, ref[d], k, k + 5);
+    }
+  }
+  EXPECT_EQ(mismatched, 0u);
+  std::printf("[ %s GGUF, pre %s ] %zu documents compared with the tokenizer.json reference: "
+              "%zu differ\n", family.c_str(), pre.c_str(), compared, mismatched);
+}
+
+TEST(TokenizerCorpus, Llama3PreTypeFromGguf) { CheckGgufFromJson("llama3", "llama-bpe"); }
+TEST(TokenizerCorpus, Qwen2PreTypeFromGguf) { CheckGgufFromJson("qwen3", "qwen2"); }
+
 }  // namespace
 }  // namespace starattn
