@@ -13,7 +13,7 @@ void PrintUsage(const std::vector<starattn::cli::Command>& commands) {
   std::cout << "usage: starattn <command> [options]   (starattn <command> --help for options)\n\n"
                "commands:\n";
   for (const auto& c : commands) {
-    std::printf("  %-12s %s\n", c.name.c_str(), c.summary.c_str());
+    std::printf("  %-18s %s\n", c.name.c_str(), c.summary.c_str());
   }
 }
 
@@ -21,7 +21,8 @@ void PrintUsage(const std::vector<starattn::cli::Command>& commands) {
 
 int main(int argc, char** argv) {
   std::vector<starattn::cli::Command> commands;
-  for (auto group : {starattn::cli::ModelCommands, starattn::cli::RulerCommands,
+  for (auto group : {starattn::cli::ModelCommands, starattn::cli::RunCommands,
+                     starattn::cli::RulerCommands,
                      starattn::cli::BabilongCommands}) {
     for (auto& c : group()) commands.push_back(std::move(c));
   }

@@ -12,24 +12,12 @@
 #include "engine/model/generate.h"
 #include "engine/model/model.h"
 #include "harness/cli.h"
+#include "harness/jsonl.h"
 
 namespace po = boost::program_options;
 
 namespace starattn::cli {
 namespace {
-
-// Parses args against desc; prints help and returns false when --help was given.
-bool Parse(const std::vector<std::string>& args, po::options_description& desc,
-           po::variables_map& vm, const char* usage) {
-  desc.add_options()("help,h", "show this help");
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << usage << "\n\n" << desc << "\n";
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
 
 void AddModelOptions(po::options_description& desc) {
   desc.add_options()("model,m", po::value<std::string>()->required(),
@@ -84,7 +72,7 @@ int RunGenerate(const std::vector<std::string>& args) {
       "stop", po::value<std::vector<std::string>>()->multitoken(), "stop strings")(
       "verbose,v", "print timings to stderr");
   po::variables_map vm;
-  if (!Parse(args, desc, vm, "usage: starattn generate --model PATH --prompt TEXT [--chat]")) {
+  if (!ParseCommandLine(args, desc, vm, "usage: starattn generate --model PATH --prompt TEXT [--chat]")) {
     return 0;
   }
   ApplyThreads(vm);
@@ -120,7 +108,7 @@ int RunLogits(const std::vector<std::string>& args) {
       std::find(a.begin(), a.end(), "-p") == a.end()) {
     a.insert(a.end(), {"--prompt", ""});
   }
-  if (!Parse(a, desc, vm, "usage: starattn logits --model PATH (--prompt TEXT | --ids JSON) [--top-k K]")) {
+  if (!ParseCommandLine(a, desc, vm, "usage: starattn logits --model PATH (--prompt TEXT | --ids JSON) [--top-k K]")) {
     return 0;
   }
   ApplyThreads(vm);
@@ -182,7 +170,7 @@ int RunTokenize(const std::vector<std::string>& args) {
       "bos", po::value<std::string>()->default_value("auto"), "add BOS: auto, yes, no")(
       "no-special", "treat special-token strings as plain text");
   po::variables_map vm;
-  if (!Parse(args, desc, vm, "usage: starattn tokenize (--model PATH | --tokenizer FILE) --text TEXT")) {
+  if (!ParseCommandLine(args, desc, vm, "usage: starattn tokenize (--model PATH | --tokenizer FILE) --text TEXT")) {
     return 0;
   }
   if (vm.count("model") == vm.count("tokenizer")) Fail("give exactly one of --model, --tokenizer");

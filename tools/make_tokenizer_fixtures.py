@@ -494,6 +494,65 @@ def hf_from_smollm_gguf(model):
 
 
 # ---------------------------------------------------------------------------------------------
+# Pipeline variants: tokenizer.json files patched to use other normalizers / pre-tokenizers
+# (Metaspace, split behaviours, ByteLevel with a prefix space, NFKC + Replace), checked on the
+# first VARIANT_DOCS generated documents.
+# ---------------------------------------------------------------------------------------------
+
+VARIANT_DOCS = 100
+SP = "\u2581"
+VARIANTS = [
+    ("mistral_metaspace_first", "mistral", {
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "first",
+                          "split": False},
+        "decoder": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "first",
+                    "split": False}}),
+    ("mistral_metaspace_split", "mistral", {
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "always",
+                          "split": True},
+        "decoder": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "always",
+                    "split": True}}),
+    ("llama3_gpt2_prefix_space", "llama3", {
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                          "use_regex": True}}),
+    ("llama3_split_behaviors", "llama3", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": False},
+            {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "MergedWithPrevious",
+             "invert": False},
+            {"type": "Split", "pattern": {"String": "e"}, "behavior": "MergedWithNext",
+             "invert": False},
+            {"type": "Split", "pattern": {"Regex": "\\p{P}"}, "behavior": "Contiguous",
+             "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
+             "use_regex": False}]}}),
+    ("llama3_split_removed", "llama3", {
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "[,.;:!?]"}, "behavior": "Removed",
+             "invert": False},
+            {"type": "Split", "pattern": {"Regex": "[aeiou]+"}, "behavior": "Isolated",
+             "invert": True},
+            {"type": "Punctuation", "behavior": "Isolated"},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
+             "use_regex": True}]}}),
+    ("qwen3_nfkc_replace", "qwen3", {
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKC"},
+            {"type": "Replace", "pattern": {"Regex": "\\s{2,}"}, "content": " "},
+            {"type": "Replace", "pattern": {"String": "ab"}, "content": "AB"}]}}),
+]
+
+
+def variant_json(shared, base, patch):
+    with open(os.path.join(shared, "tokenizers", base, "tokenizer.json"), encoding="utf-8") as f:
+        tj = json.load(f)
+    tj.update(patch)
+    return tj
+
+
+# ---------------------------------------------------------------------------------------------
 # SentencePiece GGUF from the Mistral tokenizer.json
 # ---------------------------------------------------------------------------------------------
 
@@ -703,8 +762,9 @@ def main():
         diff = sum(1 for a, b in zip(special_ids, hf) if a != b)
         print(f"smollm2: llama.cpp (special=True) vs tokenizers-from-GGUF differ on {diff} "
               "documents")
+    # `tokenizers` always splits special tokens out of the text, llama.cpp only with special=True.
     add("smollm2_gguf", smol_ids, {"kind": "gguf", "path": {"model": "default"},
-                                  "parse_special": False, "reference": ref})
+                                  "parse_special": args.no_llama_cpp, "reference": ref})
 
     # (b) tokenizer.json files.
     nfc_changed = [i for i, d in enumerate(docs) if unicodedata.normalize("NFC", d) != d]
@@ -722,7 +782,13 @@ def main():
     spm_path = os.path.join(OUT, "mistral_spm.gguf")
     write_spm_gguf(os.path.join(args.shared, "tokenizers/mistral/tokenizer.json"), spm_path)
     print(f"mistral_spm.gguf: {os.path.getsize(spm_path)} bytes")
-    if not args.no_llama_cpp:
+    if args.no_llama_cpp:
+        tokenizers_meta.append({
+            "name": "mistral_spm_gguf", "kind": "gguf", "parse_special": True,
+            "path": {"fixture": "tokenizer/mistral_spm.gguf"}, "ids": "ids_mistral_json.bin",
+            "n_tokens": sum(len(x) for x in mistral_ids),
+            "reference": "the mistral tokenizer.json reference (llama.cpp not used)"})
+    else:
         spm_ids, ver = llama_cpp_ids(args.llama_python, spm_path, docs, special=True)
         diff = [i for i, (a, b) in enumerate(zip(spm_ids, mistral_ids)) if a != b]
         print(f"mistral_spm_gguf: llama.cpp vs tokenizer.json reference differ on {len(diff)} "
@@ -741,6 +807,16 @@ def main():
         else:
             add("mistral_spm_gguf", spm_ids, meta)
 
+    # Pipeline variants.
+    variants = []
+    for name, base, patch in VARIANTS:
+        tok = Tokenizer.from_str(json.dumps(variant_json(args.shared, base, patch)))
+        ids = hf_ids(tok, gen_docs[:VARIANT_DOCS])
+        write_ids(os.path.join(OUT, f"ids_variant_{name}.bin"), ids)
+        variants.append({"name": name, "base": f"tokenizers/{base}/tokenizer.json",
+                         "set": patch, "ids": f"ids_variant_{name}.bin"})
+        print(f"variant {name}: {sum(len(x) for x in ids)} tokens")
+
     manifest = {
         "seed": SEED,
         "generated": "corpus_generated.jsonl",
@@ -750,6 +826,8 @@ def main():
         "n_bytes": n_bytes,
         "nfc_changed": nfc_changed,
         "tokenizers": tokenizers_meta,
+        "variant_docs": VARIANT_DOCS,
+        "variants": variants,
     }
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -29,25 +29,15 @@ std::vector<float> Prefill(const Model& model, std::span<const int32_t> tokens, 
   return logits;
 }
 
-GenerateResult GenerateGreedy(const Model& model, std::span<const int32_t> prompt,
-                              const GenerateOptions& opts) {
-  const ModelConfig& c = model.config();
-  const int64_t limit = std::min<int64_t>(c.max_positions,
-                                          static_cast<int64_t>(prompt.size()) + opts.max_new_tokens);
-  if (static_cast<int64_t>(prompt.size()) > c.max_positions) {
-    Fail("prompt of {} tokens exceeds the model's context length {}", prompt.size(),
-         c.max_positions);
-  }
-  KvCache cache(c, limit);
+GenerateResult DecodeGreedy(std::vector<float> logits, const Tokenizer* tok,
+                            const GenerateOptions& opts,
+                            const std::function<int32_t(int32_t)>& agree,
+                            const std::function<std::vector<float>(int32_t, int64_t)>& step) {
   GenerateResult r;
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = Prefill(model, prompt, cache, opts.ubatch);
-  auto t1 = std::chrono::steady_clock::now();
-  r.prefill_seconds = Seconds(t0, t1);
   r.stop_reason = "max_tokens";
-  const Tokenizer* tok = model.has_tokenizer() ? &model.tokenizer() : nullptr;
+  const int64_t vocab = static_cast<int64_t>(logits.size());
   while (static_cast<int64_t>(r.tokens.size()) < opts.max_new_tokens) {
-    const int32_t next = static_cast<int32_t>(cpu::Argmax(logits.data(), c.vocab_size));
+    const int32_t next = agree(static_cast<int32_t>(cpu::Argmax(logits.data(), vocab)));
     if (opts.stop_at_eog && tok != nullptr && tok->IsEog(next)) {
       r.stop_reason = "eog";
       break;
@@ -55,31 +45,45 @@ GenerateResult GenerateGreedy(const Model& model, std::span<const int32_t> promp
     r.tokens.push_back(next);
     if (tok != nullptr && !opts.stop_strings.empty()) {
       r.text = tok->Decode(r.tokens, /*skip_special=*/true);
-      bool stopped = false;
+      size_t cut = std::string::npos;
       for (const std::string& s : opts.stop_strings) {
-        if (size_t at = r.text.find(s); !s.empty() && at != std::string::npos) {
-          r.text.resize(at);
-          stopped = true;
-        }
+        if (!s.empty()) cut = std::min(cut, r.text.find(s));
       }
-      if (stopped) {
+      if (cut != std::string::npos) {
+        r.text.resize(cut);
         r.stop_reason = "stop_string";
-        break;
+        return r;
       }
     }
     if (static_cast<int64_t>(r.tokens.size()) == opts.max_new_tokens) break;
-    if (cache.size() >= cache.capacity()) {
-      r.stop_reason = "context_full";
-      break;
-    }
-    const int32_t pos = static_cast<int32_t>(cache.size());
-    logits = model.Forward(std::span<const int32_t>(&next, 1), std::span<const int32_t>(&pos, 1),
-                           cache, LogitsFor::kLast);
+    logits = step(next, static_cast<int64_t>(r.tokens.size()) - 1);
   }
+  if (tok != nullptr) r.text = tok->Decode(r.tokens, /*skip_special=*/true);
+  return r;
+}
+
+GenerateResult GenerateGreedy(const Model& model, std::span<const int32_t> prompt,
+                              const GenerateOptions& opts) {
+  const ModelConfig& c = model.config();
+  const int64_t P = static_cast<int64_t>(prompt.size());
+  if (P + opts.max_new_tokens > c.max_positions) {
+    Fail("prompt ({} tokens) + tokens to generate ({}) exceeds the model's context length {}", P,
+         opts.max_new_tokens, c.max_positions);
+  }
+  KvCache cache(c, P + opts.max_new_tokens);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits = Prefill(model, prompt, cache, opts.ubatch);
+  auto t1 = std::chrono::steady_clock::now();
+  GenerateResult r = DecodeGreedy(
+      std::move(logits), model.has_tokenizer() ? &model.tokenizer() : nullptr, opts,
+      [](int32_t t) { return t; },
+      [&](int32_t token, int64_t index) {
+        const int32_t pos = static_cast<int32_t>(P + index);
+        return model.Forward(std::span<const int32_t>(&token, 1),
+                             std::span<const int32_t>(&pos, 1), cache, LogitsFor::kLast);
+      });
+  r.prefill_seconds = Seconds(t0, t1);
   r.decode_seconds = Seconds(t1, std::chrono::steady_clock::now());
-  if (r.stop_reason != "stop_string" && tok != nullptr) {
-    r.text = tok->Decode(r.tokens, /*skip_special=*/true);
-  }
   return r;
 }
 

@@ -9,7 +9,10 @@
 namespace starattn {
 
 KvCache::KvCache(const ModelConfig& c, int64_t capacity)
-    : capacity_(capacity), row_floats_(c.n_kv_heads * c.head_dim) {
+    : capacity_(capacity),
+      row_floats_(c.n_kv_heads * c.head_dim),
+      head_dim_(c.head_dim),
+      group_(c.n_heads / c.n_kv_heads) {
   k_.resize(c.n_layers);
   v_.resize(c.n_layers);
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -94,20 +97,53 @@ void Model::Logits(float* x, int64_t n, float* logits) const {
   cpu::MatMul(x, n, c.d_model, weights_.lm_head().data(), c.vocab_size, nullptr, logits);
 }
 
+float Model::attention_scale() const {
+  return 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+}
+
+void CacheAttention::Attend(int64_t layer, int64_t n, const float* q, const float* k,
+                            const float* v, float* out) {
+  const int64_t past = cache_.size();
+  const int64_t row = cache_.row_floats();
+  if (past + n > cache_.capacity()) {
+    Fail("forward: KV cache full ({} + {} tokens > capacity {})", past, n, cache_.capacity());
+  }
+  std::copy_n(k, n * row, cache_.k(layer) + past * row);
+  std::copy_n(v, n * row, cache_.v(layer) + past * row);
+  const int64_t n_kv_heads = row / cache_.head_dim();
+  const cpu::AttentionShape shape{n, past + n, n_kv_heads * cache_.group(), n_kv_heads,
+                                  cache_.head_dim()};
+  cpu::Attention(q, cache_.k(layer), cache_.v(layer), shape, {true, past, 0}, scale_, out,
+                 nullptr);
+}
+
 std::vector<float> Model::Forward(std::span<const int32_t> tokens,
                                   std::span<const int32_t> positions, KvCache& cache,
                                   LogitsFor which) const {
+  if (cache.size() + static_cast<int64_t>(tokens.size()) > cache.capacity()) {
+    Fail("forward: KV cache full ({} + {} tokens > capacity {})", cache.size(), tokens.size(),
+         cache.capacity());
+  }
+  CacheAttention attn(cache, attention_scale());
+  return Forward(tokens, positions, attn, which);
+}
+
+std::vector<float> Model::Forward(std::span<const int32_t> tokens,
+                                  std::span<const int32_t> positions, LayerAttention& attention,
+                                  LogitsFor which) const {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
-  if (positions.size() != tokens.size()) Fail("forward: {} tokens but {} positions", n, positions.size());
-  if (n == 0) return {};
-  const int64_t past = cache.size();
-  if (past + n > cache.capacity()) {
-    Fail("forward: KV cache full ({} + {} tokens > capacity {})", past, n, cache.capacity());
+  if (positions.size() != tokens.size()) {
+    Fail("forward: {} tokens but {} positions", n, positions.size());
   }
+  if (n == 0) return {};
   for (int64_t t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
       Fail("forward: token id {} outside the vocabulary (size {})", tokens[t], c.vocab_size);
+    }
+    if (positions[t] < 0 || positions[t] >= c.max_positions) {
+      Fail("forward: position {} outside the model's context length {}", positions[t],
+           c.max_positions);
     }
   }
   const int64_t d = c.d_model, q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
@@ -115,26 +151,23 @@ std::vector<float> Model::Forward(std::span<const int32_t> tokens,
   std::vector<float> x(n * d);       // [n, d_model] residual stream
   std::vector<float> h(n * d);       // [n, d_model] normed input
   std::vector<float> q(n * q_dim);   // [n, n_heads, head_dim]
+  std::vector<float> k(n * kv_dim);  // [n, n_kv_heads, head_dim]
+  std::vector<float> v(n * kv_dim);
   std::vector<float> attn(n * q_dim);
   std::vector<float> gate(n * c.d_ff), up(n * c.d_ff);  // [n, d_ff]
   for (int64_t t = 0; t < n; ++t) {
-    std::copy_n(weights_.tok_embd.data() + static_cast<int64_t>(tokens[t]) * d, d, x.data() + t * d);
+    std::copy_n(weights_.tok_embd.data() + static_cast<int64_t>(tokens[t]) * d, d,
+                x.data() + t * d);
   }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const cpu::AttentionShape shape{n, past + n, c.n_heads, c.n_kv_heads, c.head_dim};
-  const cpu::AttentionMask mask{/*causal=*/true, /*q_offset=*/past, /*k_offset=*/0};
-
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = weights_.layers[l];
-    float* k_new = cache.k(l) + past * kv_dim;  // [n, n_kv_heads, head_dim]
-    float* v_new = cache.v(l) + past * kv_dim;
     cpu::RmsNorm(x.data(), L.attn_norm.data(), n, d, c.rms_eps, h.data());
     cpu::MatMul(h.data(), n, d, L.wq.data(), q_dim, L.bq.empty() ? nullptr : L.bq.data(), q.data());
-    cpu::MatMul(h.data(), n, d, L.wk.data(), kv_dim, L.bk.empty() ? nullptr : L.bk.data(), k_new);
-    cpu::MatMul(h.data(), n, d, L.wv.data(), kv_dim, L.bv.empty() ? nullptr : L.bv.data(), v_new);
+    cpu::MatMul(h.data(), n, d, L.wk.data(), kv_dim, L.bk.empty() ? nullptr : L.bk.data(), k.data());
+    cpu::MatMul(h.data(), n, d, L.wv.data(), kv_dim, L.bv.empty() ? nullptr : L.bv.data(), v.data());
     cpu::Rope(q.data(), n, c.n_heads, c.head_dim, positions.data(), inv_freq_, c.rope_layout);
-    cpu::Rope(k_new, n, c.n_kv_heads, c.head_dim, positions.data(), inv_freq_, c.rope_layout);
-    cpu::Attention(q.data(), cache.k(l), cache.v(l), shape, mask, scale, attn.data(), nullptr);
+    cpu::Rope(k.data(), n, c.n_kv_heads, c.head_dim, positions.data(), inv_freq_, c.rope_layout);
+    attention.Attend(l, n, q.data(), k.data(), v.data(), attn.data());
     cpu::MatMul(attn.data(), n, q_dim, L.wo.data(), d, nullptr, h.data());
     cpu::AddInPlace(x.data(), h.data(), n * d);
 
@@ -145,7 +178,7 @@ std::vector<float> Model::Forward(std::span<const int32_t> tokens,
     cpu::MatMul(gate.data(), n, c.d_ff, L.w_down.data(), d, nullptr, h.data());
     cpu::AddInPlace(x.data(), h.data(), n * d);
   }
-  cache.Resize(past + n);
+  attention.Finish(n);
 
   switch (which) {
     case LogitsFor::kNone:

@@ -43,6 +43,8 @@ class KvCache {
   int64_t size() const { return size_; }
   int64_t capacity() const { return capacity_; }
   int64_t row_floats() const { return row_floats_; }  // n_kv_heads * head_dim
+  int64_t head_dim() const { return head_dim_; }
+  int64_t group() const { return group_; }  // query heads per kv head
   float* k(int64_t layer) { return k_[layer].data(); }  // [capacity, n_kv_heads, head_dim]
   float* v(int64_t layer) { return v_[layer].data(); }
   const float* k(int64_t layer) const { return k_[layer].data(); }
@@ -55,11 +57,41 @@ class KvCache {
  private:
   int64_t capacity_;
   int64_t row_floats_;
+  int64_t head_dim_;
+  int64_t group_;
   int64_t size_ = 0;
   std::vector<std::vector<float>> k_, v_;
 };
 
 enum class LogitsFor { kLast, kAll, kNone };
+
+// How a forward pass attends: the model computes each layer's roped q/k/v of the new tokens and
+// hands them here; the implementation decides what the tokens see (a local cache, blocks, other
+// hosts) and where their K/V go.
+class LayerAttention {
+ public:
+  virtual ~LayerAttention() = default;
+  //   q:   [n, n_heads, head_dim]       k, v: [n, n_kv_heads, head_dim] (the new tokens)
+  //   out: [n, n_heads, head_dim]
+  virtual void Attend(int64_t layer, int64_t n, const float* q, const float* k, const float* v,
+                      float* out) = 0;
+  // Called once after the last layer.
+  virtual void Finish(int64_t n) {}
+};
+
+// Dense causal attention over a local cache: new tokens' K/V are appended after the cached rows
+// and see every cached row and, causally, each other.
+class CacheAttention : public LayerAttention {
+ public:
+  explicit CacheAttention(KvCache& cache, float scale) : cache_(cache), scale_(scale) {}
+  void Attend(int64_t layer, int64_t n, const float* q, const float* k, const float* v,
+              float* out) override;
+  void Finish(int64_t n) override { cache_.Resize(cache_.size() + n); }
+
+ private:
+  KvCache& cache_;
+  float scale_;
+};
 
 class Model {
  public:
@@ -84,6 +116,11 @@ class Model {
   // tokens before it. Returns logits [n_out, vocab] with n_out = 1 (kLast), n (kAll) or 0.
   std::vector<float> Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                              KvCache& cache, LogitsFor which) const;
+  // The same with attention delegated to `attn`.
+  std::vector<float> Forward(std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                             LayerAttention& attn, LogitsFor which) const;
+  // 1 / sqrt(head_dim)
+  float attention_scale() const;
 
   // LM head over final hidden states: x [n, d_model] -> logits [n, vocab] (x is normalised
   // in place).

@@ -181,8 +181,8 @@ void SpmScoreEncode(std::string_view text, const SpmVocabView& v, std::vector<in
   for (size_t offs = 0; offs < text.size();) {
     const size_t n = ValidCharLen(text, offs);
     const auto index = static_cast<int32_t>(sym.size());
-    sym.push_back({index - 1, offs + n == text.size() ? -1 : index + 1,
-                   static_cast<uint32_t>(offs), static_cast<uint32_t>(n)});
+    sym.push_back({index - 1, offs + n == text.size() ? -1 : index + 1, static_cast<uint32_t>(offs),
+                   static_cast<uint32_t>(n)});
     offs += n;
   }
   auto& heap = scratch->spm_heap;

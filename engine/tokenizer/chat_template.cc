@@ -130,7 +130,8 @@ std::optional<std::string> DefaultSystemPrompt(const std::optional<std::string>&
 }
 
 std::string RenderChat(ChatTemplate t, const std::vector<ChatMessage>& messages,
-                       bool add_generation_prompt, const std::optional<std::string>& default_system) {
+                       bool add_generation_prompt,
+                       const std::optional<std::string>& default_system) {
   std::vector<ChatMessage> msgs;
   msgs.reserve(messages.size() + 1);
   if (default_system.has_value() && !messages.empty() && messages[0].role != "system") {

@@ -38,8 +38,8 @@ std::optional<std::string> TemplateSource(const json& source, std::string* why) 
     *why = "shared data missing";
     return std::nullopt;
   }
-  const json cfg = json::parse(
-      ReadFileToString(shared + "/" + source["shared"].get<std::string>()));
+  const json cfg =
+      json::parse(ReadFileToString(shared + "/" + source["shared"].get<std::string>()));
   return cfg["chat_template"].get<std::string>();
 }
 
@@ -69,8 +69,7 @@ TEST(ChatTemplate, MatchesJinjaRenderings) {
         messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
       }
       const bool gen = c["add_generation_prompt"].get<bool>();
-      EXPECT_EQ(RenderChat(family, messages, gen, default_system),
-                c["expected"].get<std::string>())
+      EXPECT_EQ(RenderChat(family, messages, gen, default_system), c["expected"].get<std::string>())
           << "messages " << c["messages"].dump() << ", add_generation_prompt " << gen;
       ++checked;
     }
@@ -120,9 +119,9 @@ TEST(ChatTemplate, BaseAndDefaults) {
             "<|im_start|>system\nX<|im_end|>\n");
   EXPECT_EQ(RenderChat(ChatTemplate::kLlama3, {{"user", " \t hi \n"}}, false),
             "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>");
-  EXPECT_EQ(RenderChat(ChatTemplate::kLlama2, {{"user", "a"}, {"assistant", "b"}, {"user", "c"}},
-                       true),
-            "[INST] a [/INST] b </s><s>[INST] c [/INST]");
+  EXPECT_EQ(
+      RenderChat(ChatTemplate::kLlama2, {{"user", "a"}, {"assistant", "b"}, {"user", "c"}}, true),
+      "[INST] a [/INST] b </s><s>[INST] c [/INST]");
 }
 
 }  // namespace

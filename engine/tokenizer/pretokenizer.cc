@@ -162,10 +162,9 @@ std::string Normalize(std::string_view text, NormalForm form) {
       break;
   }
   utf8proc_uint8_t* dst = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                   static_cast<utf8proc_ssize_t>(text.size()), &dst,
-                   static_cast<utf8proc_option_t>(options));
+  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                          static_cast<utf8proc_ssize_t>(text.size()), &dst,
+                                          static_cast<utf8proc_option_t>(options));
   if (n < 0) {
     std::free(dst);
     return std::string(text);
@@ -280,10 +279,9 @@ std::unique_ptr<Regex> Regex::Compile(std::string_view pattern, std::string* err
   }
   int err = 0;
   PCRE2_SIZE err_offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()),
-                                   rewritten.size(),
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err,
-                                   &err_offset, nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()), rewritten.size(),
+                    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_offset, nullptr);
   if (code == nullptr) {
     *error = fmt::format("{} at offset {}", Pcre2Message(err), err_offset);
     return nullptr;
@@ -348,9 +346,11 @@ void Normalizer::AddReplaceRegex(std::unique_ptr<Regex> re, std::string to) {
   steps_.push_back(std::move(s));
 }
 
-void Normalizer::AddLowercase() { Step s;
+void Normalizer::AddLowercase() {
+  Step s;
   s.kind = Step::Kind::kLowercase;
-  steps_.push_back(std::move(s)); }
+  steps_.push_back(std::move(s));
+}
 
 void Normalizer::Apply(std::string* text) const {
   for (const Step& s : steps_) {

@@ -196,7 +196,6 @@ class TokenizerImpl final : public Tokenizer {
   std::string Decode(std::span<const int32_t> ids, bool skip_special) const override;
 
   // ---- Set by the loaders ----
-  std::string origin;  // file path, for messages
   ModelKind kind = ModelKind::kBpe;
   bool byte_level = false;
   bool ignore_merges = false;
@@ -206,7 +205,7 @@ class TokenizerImpl final : public Tokenizer {
   bool spm_add_space_prefix = false;  // kSpmScores
   // SentencePiece-style text is merged word by word (see MarkerSplitIsExact), not all at once.
   bool split_at_marker = false;
-  size_t decode_strip_spaces = 0;     // leading spaces removed from decoded text
+  size_t decode_strip_spaces = 0;  // leading spaces removed from decoded text
   ti::Normalizer normalizer;
   ti::PreTokenizer pretokenizer;
   ti::PairMap merges;
@@ -223,7 +222,6 @@ class TokenizerImpl final : public Tokenizer {
   // Fills the base class' lookup structures and derived tables once pieces_ etc. are set.
   void Finish(const std::vector<std::string>& eog_names, const std::vector<int32_t>& extra_eog);
   std::vector<std::string>& pieces() { return pieces_; }
-  std::vector<bool>& special() { return special_; }
   void SetIds(int32_t bos, int32_t eos, bool add_bos) {
     bos_id_ = bos;
     eos_id_ = eos;
@@ -324,7 +322,8 @@ void TokenizerImpl::EncodeSegment(std::string_view raw, bool first_segment, Scra
     }
     const ti::SpmVocabView view{&vocab, &scores, &byte_tokens};
     if (split_at_marker) {
-      ForEachMarkerWord(seg, [&](std::string_view w) { ti::SpmScoreEncode(w, view, out, &s->bpe); });
+      ForEachMarkerWord(seg,
+                        [&](std::string_view w) { ti::SpmScoreEncode(w, view, out, &s->bpe); });
     } else {
       ti::SpmScoreEncode(seg, view, out, &s->bpe);
     }
@@ -344,8 +343,7 @@ void TokenizerImpl::EncodeSegment(std::string_view raw, bool first_segment, Scra
   }
 }
 
-void TokenizerImpl::EncodeWord(std::string_view word, Scratch* s,
-                               std::vector<int32_t>* out) const {
+void TokenizerImpl::EncodeWord(std::string_view word, Scratch* s, std::vector<int32_t>* out) const {
   std::vector<int32_t>& sym = s->symbols;
   sym.clear();
   if (byte_level) {
@@ -427,9 +425,8 @@ std::string TokenizerImpl::Decode(std::span<const int32_t> ids, bool skip_specia
   return out;
 }
 
-const std::vector<std::string> kEogNames = {"<|eot_id|>",    "<|eom_id|>", "<|im_end|>",
-                                            "<|endoftext|>", "</s>",       "<|end|>",
-                                            "<end_of_turn>"};
+const std::vector<std::string> kEogNames = {
+    "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|endoftext|>", "</s>", "<|end|>", "<end_of_turn>"};
 
 // ---- GGUF -------------------------------------------------------------------------------------
 
@@ -445,7 +442,6 @@ enum GgufTokenType : int64_t {
 std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   auto t = std::make_unique<TokenizerImpl>();
-  t->origin = path;
   const std::optional<std::string> model = gguf.GetString("tokenizer.ggml.model");
   STARATTN_REQUIRE(model.has_value(), "{}: no tokenizer.ggml.model in the GGUF metadata", path);
   std::optional<std::vector<std::string>> tokens = gguf.GetStringArray("tokenizer.ggml.tokens");
@@ -455,8 +451,8 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
   std::vector<int64_t> types(n, kNormal);
   if (auto tt = gguf.GetIntArray("tokenizer.ggml.token_type")) {
     STARATTN_REQUIRE(static_cast<int32_t>(tt->size()) == n,
-                     "{}: tokenizer.ggml.token_type has {} entries for {} tokens", path,
-                     tt->size(), n);
+                     "{}: tokenizer.ggml.token_type has {} entries for {} tokens", path, tt->size(),
+                     n);
     types = std::move(*tt);
   }
   t->pieces() = std::move(*tokens);
@@ -543,23 +539,30 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
 
   // llama.cpp treats tokens with these texts as control tokens whatever their stored type
   // (end-of-generation and fill-in-the-middle markers).
-  static const std::vector<std::string_view> kForcedControl = {
+  // clang-format off
+  static const std::string kDeepSeekEos =
+      "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>";
+  static const std::string kPre = "\xE2\x96\x81<PRE>", kSuf = "\xE2\x96\x81<SUF>",
+                           kMid = "\xE2\x96\x81<MID>";
+  static const std::vector<std::string> kForcedControl = {
       "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-      "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-      "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // DeepSeek
-      "<end_of_utterance>", "<|eom_id|>", "<|return|>", "<|call|>",
-      "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>",
-      "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>",
-      "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>",
-      "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
-      "<REPO>", "<reponame>", "<|file_sep|>", "<file-sep>", "<file_sep>"};
-  for (int32_t i = 0; i < n; ++i) {
-    int64_t ty = types[i];
-    if ((ty == kNormal || ty == kUserDefined) &&
-        std::find(kForcedControl.begin(), kForcedControl.end(), pieces[i]) !=
-            kForcedControl.end()) {
-      ty = kControl;
+      "<EOT>", "_<EOT>", "[EOT]", "[EOS]", kDeepSeekEos, "<end_of_utterance>", "<|eom_id|>",
+      "<|return|>", "<|call|>",
+      "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", kPre,
+      "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", kSuf,
+      "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", kMid,
+      "<|fim_pad|>", "<fim-pad>", "<fim_pad>",
+      "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
+      "<|file_sep|>", "<file-sep>", "<file_sep>"};
+  // clang-format on
+  for (const std::string& name : kForcedControl) {
+    const auto it = ids.find(name);
+    if (it != ids.end() && (types[it->second] == kNormal || types[it->second] == kUserDefined)) {
+      types[it->second] = kControl;
     }
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    const int64_t ty = types[i];
     if (ty == kUnknown || ty == kControl || ty == kUserDefined) {
       AddedToken a;
       a.content = pieces[i];
@@ -571,8 +574,8 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
   auto get_id = [&](const char* key) -> int32_t {
     const std::optional<int64_t> v = gguf.GetInt(key);
     if (!v.has_value()) return -1;
-    STARATTN_REQUIRE(*v >= 0 && *v < n, "{}: {} = {} is out of range (vocabulary of {})", path,
-                     key, *v, n);
+    STARATTN_REQUIRE(*v >= 0 && *v < n, "{}: {} = {} is out of range (vocabulary of {})", path, key,
+                     *v, n);
     return static_cast<int32_t>(*v);
   };
   const int32_t bos = get_id("tokenizer.ggml.bos_token_id");
@@ -646,8 +649,7 @@ void ParseNormalizer(const json& j, const std::string& path, ti::Normalizer* n) 
   const std::string type = GetStr(j, "type", path, "normalizer");
   if (type == "Sequence") {
     const auto it = j.find("normalizers");
-    STARATTN_REQUIRE(it != j.end() && it->is_array(), "{}: normalizer Sequence has no list",
-                     path);
+    STARATTN_REQUIRE(it != j.end() && it->is_array(), "{}: normalizer Sequence has no list", path);
     for (const json& sub : *it) ParseNormalizer(sub, path, n);
   } else if (type == "NFC") {
     n->AddNormalForm(ti::NormalForm::kNfc);
@@ -774,8 +776,8 @@ void ParseDecoder(const json& j, const std::string& path, bool* byte_level, size
     *byte_level = true;
   } else if (type == "Metaspace") {
     const std::string ps = GetStr(j, "prepend_scheme", path, "decoder");
-    const bool prefix = ps.empty() ? GetBoolField(j, "add_prefix_space", true, path, "decoder")
-                                   : ps != "never";
+    const bool prefix =
+        ps.empty() ? GetBoolField(j, "add_prefix_space", true, path, "decoder") : ps != "never";
     *strip = prefix ? 1 : 0;
   } else if (type == "Strip") {
     const std::string content = GetStr(j, "content", path, "decoder");
@@ -805,7 +807,6 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   const json j = ParseJsonFile(path);
   STARATTN_REQUIRE(j.is_object(), "{}: the top level is not an object", path);
   auto t = std::make_unique<TokenizerImpl>();
-  t->origin = path;
 
   const auto mit = j.find("model");
   STARATTN_REQUIRE(mit != j.end() && mit->is_object(), "{}: no model object", path);
@@ -818,8 +819,8 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   STARATTN_REQUIRE(vit != model.end() && vit->is_object() && !vit->empty(),
                    "{}: model.vocab is missing or empty", path);
   const auto merges_it = model.find("merges");
-  STARATTN_REQUIRE(merges_it != model.end() && merges_it->is_array(),
-                   "{}: model.merges is missing", path);
+  STARATTN_REQUIRE(merges_it != model.end() && merges_it->is_array(), "{}: model.merges is missing",
+                   path);
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     STARATTN_REQUIRE(GetStr(model, key, path, "model").empty(), "{}: model.{} is not supported",
                      path, key);
@@ -831,9 +832,9 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   // Vocabulary and added tokens.
   int32_t max_id = -1;
   for (const auto& [piece, id] : vit->items()) {
-    STARATTN_REQUIRE(id.is_number_integer() && id.get<int64_t>() >= 0 &&
-                         id.get<int64_t>() < (1 << 30),
-                     "{}: model.vocab entry '{}' has a bad id", path, piece);
+    STARATTN_REQUIRE(
+        id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < (1 << 30),
+        "{}: model.vocab entry '{}' has a bad id", path, piece);
     max_id = std::max(max_id, id.get<int32_t>());
   }
   const auto ait = j.find("added_tokens");
@@ -845,8 +846,8 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
                        "{}: an added_tokens entry lacks id or content", path);
       AddedToken tok;
       tok.id = a["id"].get<int32_t>();
-      STARATTN_REQUIRE(tok.id >= 0 && tok.id < (1 << 30), "{}: added token '{}' has a bad id",
-                       path, a["content"].get<std::string>());
+      STARATTN_REQUIRE(tok.id >= 0 && tok.id < (1 << 30), "{}: added token '{}' has a bad id", path,
+                       a["content"].get<std::string>());
       tok.content = a["content"].get<std::string>();
       STARATTN_REQUIRE(!tok.content.empty(), "{}: added token {} is empty", path, tok.id);
       tok.special = GetBoolField(a, "special", false, path, "added_tokens");
@@ -920,8 +921,9 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
                      rank, a, b, a);
     STARATTN_REQUIRE(ib != ids.end(), "{}: merge #{} '{} {}' refers to unknown token '{}'", path,
                      rank, a, b, b);
-    STARATTN_REQUIRE(iab != ids.end(), "{}: merge #{} '{} {}' makes '{}', which is not in the vocab",
-                     path, rank, a, b, a + b);
+    STARATTN_REQUIRE(iab != ids.end(),
+                     "{}: merge #{} '{} {}' makes '{}', which is not in the vocab", path, rank, a,
+                     b, a + b);
     t->merges.Set(ia->second, ib->second, {rank, iab->second});
     ++rank;
   }
@@ -1012,10 +1014,42 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const GgufFile& gguf) { return LoadGguf(gguf); }
+namespace {
+
+// Error messages quote file contents (tokens, merges, patterns): keep them on one line.
+[[noreturn]] void RethrowOneLine(const Error& e) {
+  std::string msg;
+  for (const char c : std::string_view(e.what())) {
+    const auto b = static_cast<uint8_t>(c);
+    if (c == '\n') {
+      msg += "\\n";
+    } else if (c == '\r') {
+      msg += "\\r";
+    } else if (b < 0x20 || b == 0x7F) {
+      msg += fmt::format("\\x{:02x}", b);
+    } else {
+      msg += c;
+    }
+  }
+  throw Error(msg);
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const GgufFile& gguf) {
+  try {
+    return LoadGguf(gguf);
+  } catch (const Error& e) {
+    RethrowOneLine(e);
+  }
+}
 
 std::unique_ptr<Tokenizer> Tokenizer::FromJsonFile(const std::string& tokenizer_json) {
-  return LoadJson(tokenizer_json);
+  try {
+    return LoadJson(tokenizer_json);
+  } catch (const Error& e) {
+    RethrowOneLine(e);
+  }
 }
 
 const std::string& Tokenizer::Piece(int32_t id) const {

@@ -4,6 +4,8 @@
 // read from the shared data.
 #include "engine/tokenizer/tokenizer.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-#include <unistd.h>
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
@@ -158,12 +159,12 @@ const Tokenizer* Load(const std::string& name) {
   return cache.emplace(name, std::move(t)).first->second.get();
 }
 
-#define LOAD_OR_FAIL(var, name)                                                            \
-  const Tokenizer* var = Load(name);                                                       \
-  if (var == nullptr) {                                                                    \
-    if (std::string(name) == "smollm2_gguf" && testing::AllowMissingModel()) {             \
-      GTEST_SKIP() << "default model missing; STARATTN_ALLOW_MISSING_MODEL=1";             \
-    }                                                                                      \
+#define LOAD_OR_FAIL(var, name)                                                             \
+  const Tokenizer* var = Load(name);                                                        \
+  if (var == nullptr) {                                                                     \
+    if (std::string(name) == "smollm2_gguf" && testing::AllowMissingModel()) {              \
+      GTEST_SKIP() << "default model missing; STARATTN_ALLOW_MISSING_MODEL=1";              \
+    }                                                                                       \
     FAIL() << "cannot load tokenizer " << name << ": default model or shared data missing"; \
   }
 
@@ -208,8 +209,8 @@ void CheckCorpus(const std::string& name) {
         ADD_FAILURE() << name << ": document " << d << " (" << corpus->labels[d]
                       << "): first mismatch at token " << k << " (got " << ids.size()
                       << " tokens, want " << ref[d].size() << ")\n  got  "
-                      << Pieces(*tok, ids, lo, k + 6) << "\n  want " << Pieces(*tok, ref[d], lo, k + 6)
-                      << "\n  text near byte " << at << ": '"
+                      << Pieces(*tok, ids, lo, k + 6) << "\n  want "
+                      << Pieces(*tok, ref[d], lo, k + 6) << "\n  text near byte " << at << ": '"
                       << Escape(doc.substr(at >= 30 ? at - 30 : 0, 70)) << "'";
       }
     }
@@ -217,8 +218,7 @@ void CheckCorpus(const std::string& name) {
     // for a normalizing tokenizer (Qwen: NFC) only where normalization leaves it unchanged.
     if (name == "qwen3_json" && corpus->nfc_changed[d]) continue;
     ++roundtrip_checked;
-    const std::vector<int32_t> plain =
-        parse_special ? tok->Encode(doc, false, false) : ids;
+    const std::vector<int32_t> plain = parse_special ? tok->Encode(doc, false, false) : ids;
     const std::string back = tok->Decode(plain, false);
     if (back != doc && ++roundtrip_bad <= 3) {
       size_t k = 0;
@@ -232,11 +232,12 @@ void CheckCorpus(const std::string& name) {
   EXPECT_EQ(mismatched, 0u) << name << ": " << mismatched << " of " << corpus->docs.size()
                             << " documents differ from the reference";
   EXPECT_EQ(roundtrip_bad, 0u);
-  std::printf("[ %s ] %zu documents, %zu bytes, %zu tokens compared with %s: %zu differ; "
-              "round trip checked on %zu documents; encode %.1f MB/s\n",
-              name.c_str(), corpus->docs.size(), corpus->bytes, tokens,
-              (*meta)["reference"].get<std::string>().c_str(), mismatched, roundtrip_checked,
-              corpus->bytes / seconds / 1e6);
+  std::printf(
+      "[ %s ] %zu documents, %zu bytes, %zu tokens compared with %s: %zu differ; "
+      "round trip checked on %zu documents; encode %.1f MB/s\n",
+      name.c_str(), corpus->docs.size(), corpus->bytes, tokens,
+      (*meta)["reference"].get<std::string>().c_str(), mismatched, roundtrip_checked,
+      corpus->bytes / seconds / 1e6);
 }
 
 TEST(TokenizerCorpus, SmolLM2Gguf) { CheckCorpus("smollm2_gguf"); }
@@ -294,8 +295,11 @@ TEST(Tokenizer, SpecialTokenParsing) {
   LOAD_OR_FAIL(mistral, "mistral_json");
   // HF: each text segment gets the "▁" prefix; decoding strips one leading space.
   const std::vector<int32_t> m = mistral->Encode("a</s>b", false, true);
-  EXPECT_EQ(m, (std::vector<int32_t>{mistral->TokenId("\xE2\x96\x81" "a"), 2,
-                                     mistral->TokenId("\xE2\x96\x81" "b")}));
+  EXPECT_EQ(m, (std::vector<int32_t>{mistral->TokenId("\xE2\x96\x81"
+                                                      "a"),
+                                     2,
+                                     mistral->TokenId("\xE2\x96\x81"
+                                                      "b")}));
   EXPECT_EQ(mistral->Decode(m, false), "a</s> b");
   EXPECT_EQ(mistral->Decode(m, true), "a b");
   LOAD_OR_FAIL(spm, "mistral_spm_gguf");
@@ -318,8 +322,7 @@ TEST(Tokenizer, BosAndEos) {
   // The config has no add_bos_token and the post-processor adds nothing, but the chat template
   // starts with bos_token, which RenderChat leaves to the tokenizer.
   EXPECT_TRUE(llama3->add_bos_default());
-  EXPECT_EQ(llama3->Encode("hello world", true, true),
-            (std::vector<int32_t>{128000, 15339, 1917}));
+  EXPECT_EQ(llama3->Encode("hello world", true, true), (std::vector<int32_t>{128000, 15339, 1917}));
 
   LOAD_OR_FAIL(qwen, "qwen3_json");
   EXPECT_EQ(qwen->bos_id(), -1);
@@ -418,8 +421,7 @@ TEST(Tokenizer, LongInputs) {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            fmt::format("starattn_tok_{}_{}", ::getpid(), counter_++);
+    path_ = fs::temp_directory_path() / fmt::format("starattn_tok_{}_{}", ::getpid(), counter_++);
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -441,19 +443,18 @@ class TempDir {
 json TinyTokenizerJson() {
   json vocab = json::object();
   int id = 0;
-  for (const char* p : {"a", "b", "c", "\xC4\xA0", "ab", "abc", "\xC4\xA0" "a"}) vocab[p] = id++;
+  for (const char* p : {"a", "b", "c", "\xC4\xA0", "ab", "abc",
+                        "\xC4\xA0"
+                        "a"})
+    vocab[p] = id++;
   return json{
       {"version", "1.0"},
-      {"added_tokens",
-       json::array({{{"id", 7}, {"content", "<|end|>"}, {"special", true}}})},
+      {"added_tokens", json::array({{{"id", 7}, {"content", "<|end|>"}, {"special", true}}})},
       {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
       {"decoder", {{"type", "ByteLevel"}}},
       {"model",
-       {{"type", "BPE"},
-        {"vocab", vocab},
-        {"merges", json::array({"a b", "ab c", "\xC4\xA0 a"})}}},
+       {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"a b", "ab c", "\xC4\xA0 a"})}}},
   };
 }
 
@@ -483,6 +484,38 @@ TEST(TokenizerErrors, TinyJsonWorks) {
   EXPECT_EQ(t->Decode({{5, 6, 7}}, true), "abc a");
   EXPECT_EQ(t->eos_id(), -1);
   EXPECT_EQ(t->bos_id(), -1);
+  EXPECT_FALSE(t->add_bos_default());
+}
+
+TEST(TokenizerErrors, TinyJsonBosFromPostProcessorAndConfig) {
+  json j = TinyTokenizerJson();
+  j["added_tokens"].push_back({{"id", 8}, {"content", "<s>"}, {"special", true}});
+  j["post_processor"] = {
+      {"type", "TemplateProcessing"},
+      {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                              {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})}};
+  TempDir dir;
+  const std::string path = dir.Write("tokenizer.json", j.dump());
+  {
+    const auto t = Tokenizer::FromJsonFile(path);
+    EXPECT_EQ(t->bos_id(), 8);
+    EXPECT_TRUE(t->add_bos_default());
+    EXPECT_EQ(t->Encode("ab", true, true), (std::vector<int32_t>{8, 4}));
+    EXPECT_FALSE(t->chat_template_source().has_value());
+  }
+  dir.Write("tokenizer_config.json",
+            json{{"bos_token", {{"content", "<s>"}, {"lstrip", false}}},
+                 {"eos_token", "<|end|>"},
+                 {"add_bos_token", false},
+                 {"chat_template", "{{ bos_token }}{{ messages[0]['content'] }}"}}
+                .dump());
+  const auto t = Tokenizer::FromJsonFile(path);
+  EXPECT_EQ(t->bos_id(), 8);
+  EXPECT_FALSE(t->add_bos_default());
+  EXPECT_EQ(t->eos_id(), 7);
+  EXPECT_EQ(t->eog_ids(), (std::vector<int32_t>{7}));
+  ASSERT_TRUE(t->chat_template_source().has_value());
+  EXPECT_EQ(*t->chat_template_source(), "{{ bos_token }}{{ messages[0]['content'] }}");
 }
 
 TEST(TokenizerErrors, MalformedTokenizerJson) {
@@ -527,10 +560,13 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
   ExpectJsonError(j, "unsupported normalizer type 'BertNormalizer'");
 
   j = TinyTokenizerJson();
-  j["pre_tokenizer"] = {{"type", "Split"},
-                        {"pattern", {{"Regex", "(unclosed"}}},
-                        {"behavior", "Isolated"}};
+  j["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
   ExpectJsonError(j, "bad regex '(unclosed'");
+
+  j = TinyTokenizerJson();
+  j["model"]["merges"].push_back("\xC4\x8A\n x");  // quoted on one line
+  ExpectJsonError(j, "refers to unknown token 'Ċ\\n'");
 
   j = TinyTokenizerJson();
   j["model"]["merges"] = "a b";
@@ -655,7 +691,6 @@ TEST(TokenizerErrors, MalformedGguf) {
   EXPECT_NE(msg.find("no tokenizer.ggml.model"), std::string::npos) << msg;
 }
 
-
 // The GGUF code path for the llama3 and qwen2 pre-tokenizer types: GGUFs built at test time from
 // the Llama-3 and Qwen3 tokenizer.json files (as convert_hf_to_gguf.py does: added tokens become
 // control / user-defined tokens) must give the tokenizer.json reference ids. llama.cpp does not
@@ -711,12 +746,48 @@ void CheckGgufFromJson(const std::string& family, const std::string& pre) {
     }
   }
   EXPECT_EQ(mismatched, 0u);
-  std::printf("[ %s GGUF, pre %s ] %zu documents compared with the tokenizer.json reference: "
-              "%zu differ\n", family.c_str(), pre.c_str(), compared, mismatched);
+  std::printf(
+      "[ %s GGUF, pre %s ] %zu documents compared with the tokenizer.json reference: "
+      "%zu differ\n",
+      family.c_str(), pre.c_str(), compared, mismatched);
 }
 
 TEST(TokenizerCorpus, Llama3PreTypeFromGguf) { CheckGgufFromJson("llama3", "llama-bpe"); }
 TEST(TokenizerCorpus, Qwen2PreTypeFromGguf) { CheckGgufFromJson("qwen3", "qwen2"); }
+
+// Pipeline variants: the shared tokenizer.json files patched to use other normalizers and
+// pre-tokenizers (Metaspace, split behaviours, ByteLevel with a prefix space, NFKC + Replace);
+// reference ids from HF tokenizers on the first documents of the corpus.
+TEST(TokenizerCorpus, PipelineVariants) {
+  const std::string shared = testing::SharedDataDir();
+  ASSERT_FALSE(shared.empty()) << "shared data missing";
+  const Corpus* corpus = SharedCorpus();
+  ASSERT_NE(corpus, nullptr);
+  const auto n_docs = Manifest()["variant_docs"].get<size_t>();
+  for (const json& v : Manifest()["variants"]) {
+    const std::string name = v["name"].get<std::string>();
+    json j = ReadJson(shared + "/" + v["base"].get<std::string>());
+    for (const auto& [key, value] : v["set"].items()) j[key] = value;
+    TempDir dir;
+    const auto tok = Tokenizer::FromJsonFile(dir.Write("tokenizer.json", j.dump()));
+    const auto ref = ReadIds(testing::FixturePath("tokenizer/" + v["ids"].get<std::string>()));
+    ASSERT_EQ(ref.size(), n_docs);
+    size_t mismatched = 0;
+    for (size_t d = 0; d < n_docs; ++d) {
+      const std::vector<int32_t> ids = tok->Encode(corpus->docs[d], false, true);
+      if (ids != ref[d] && ++mismatched <= 3) {
+        size_t k = 0;
+        while (k < ids.size() && k < ref[d].size() && ids[k] == ref[d][k]) ++k;
+        ADD_FAILURE() << "variant " << name << ": document " << d << " differs at token " << k
+                      << ": got " << Pieces(*tok, ids, k, k + 5) << ", want "
+                      << Pieces(*tok, ref[d], k, k + 5) << "; text '"
+                      << Escape(corpus->docs[d].substr(0, 60)) << "'";
+      }
+    }
+    EXPECT_EQ(mismatched, 0u) << name;
+    std::printf("[ variant %s ] %zu documents: %zu differ\n", name.c_str(), n_docs, mismatched);
+  }
+}
 
 }  // namespace
 }  // namespace starattn

@@ -1,0 +1,90 @@
+// One sample (context + query) across hosts, in one of three attention modes:
+//   dense: one host, exact causal attention.
+//   star:  phase 1 encodes the context in blocks, each but the first prefixed by an anchor,
+//          blocks spread over hosts in contiguous groups, no communication; phase 2 runs the
+//          query and generated tokens on every host and merges the per-host attention states
+//          each layer (exact). The last host is the query host: it alone stores the query's and
+//          generated tokens' K/V.
+//   ring:  exact ring attention for the context with the causal load balanced (zigzag: host h
+//          holds chunks h and 2H-1-h of 2H), then phase 2 as in star.
+// Every rank of the communicator calls RunSample with the same inputs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/dist/communicator.h"
+#include "engine/model/generate.h"
+#include "engine/model/model.h"
+
+namespace starattn {
+
+enum class AttnMode { kDense, kStar, kRing };
+enum class AnchorPositions { kOriginal, kShifted };
+enum class AnchorSource { kFirst, kPrevious, kNone };
+
+std::string_view AttnModeName(AttnMode m);
+AttnMode ParseAttnMode(std::string_view s);
+std::string_view AnchorPositionsName(AnchorPositions p);
+AnchorPositions ParseAnchorPositions(std::string_view s);
+std::string_view AnchorSourceName(AnchorSource s);
+AnchorSource ParseAnchorSource(std::string_view s);
+
+struct DistConfig {
+  AttnMode mode = AttnMode::kDense;
+  int hosts = 1;
+  int64_t block_size = 0;    // star: tokens per context block
+  int64_t anchor_size = -1;  // star: anchor tokens; -1 = block size
+  AnchorPositions anchor_positions = AnchorPositions::kOriginal;
+  AnchorSource anchor_source = AnchorSource::kFirst;
+  int64_t ubatch = 512;      // tokens per forward chunk in phase 1 / dense prefill
+  int64_t anchor() const { return anchor_size < 0 ? block_size : anchor_size; }
+};
+
+// Throws Error with a one-line message for impossible configurations: block size 0, anchor >
+// block, hosts > blocks, dense on several hosts, ring with fewer than 2H context tokens,
+// context + query + tokens to generate beyond the model's positions, an empty context or query.
+void ValidateDistConfig(const DistConfig& cfg, int64_t context_len, int64_t query_len,
+                        int64_t max_new_tokens, int64_t max_positions);
+
+// Contiguous groups of blocks per host as numpy.array_split does: the first (n % H) hosts get
+// one block more. Returns [H + 1] block boundaries.
+std::vector<int64_t> BlockGroups(int64_t n_blocks, int hosts);
+
+struct HostStats {
+  double phase1_seconds = 0;   // context encoding
+  double phase2_seconds = 0;   // query prefill to the first token
+  double decode_seconds = 0;   // the remaining tokens
+  int64_t context_tokens = 0;  // context rows this host holds
+  int64_t kv_bytes = 0;        // K/V held at the end (all layers)
+  int64_t peak_kv_bytes = 0;   // including phase 1's transient anchor/block cache
+};
+
+struct SampleResult {
+  GenerateResult generation;
+  std::vector<float> first_logits;  // [vocab] logits of the last query token
+  std::vector<HostStats> hosts;  // every host's stats, on every rank
+  double phase1_critical_seconds = 0;  // max over hosts
+  double phase2_critical_seconds = 0;
+  double decode_critical_seconds = 0;
+};
+
+SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig& cfg,
+                       std::span<const int32_t> context, std::span<const int32_t> query,
+                       const GenerateOptions& opts);
+
+// Runs the sample on cfg.hosts logical hosts in this process (one thread each, the CPU threads
+// shared among them) and returns the query host's result.
+SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
+                          std::span<const int32_t> context, std::span<const int32_t> query,
+                          const GenerateOptions& opts);
+
+// Phase 2 alone, for tests: the query over per-host caches that already hold context K/V (the
+// last rank's cache also receives the query's K/V). Returns the logits of every query token
+// [n_query, vocab].
+std::vector<float> Phase2Logits(const Model& model, Communicator& comm, KvCache& host_cache,
+                                std::span<const int32_t> query, int32_t first_position);
+
+}  // namespace starattn

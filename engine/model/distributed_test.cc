@@ -1,0 +1,267 @@
+// Star, ring and dense across hosts: exact where the math is exact.
+#include "engine/model/distributed.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <thread>
+
+#include "engine/common/error.h"
+#include "engine/common/testing.h"
+
+namespace starattn {
+namespace {
+
+using testing::FixturePath;
+
+const Model& DefaultModel() {
+  static std::unique_ptr<Model> model = [] {
+    const std::string path = testing::DefaultModelPath();
+    return path.empty() ? nullptr : Model::Load(path);
+  }();
+  return *model;
+}
+
+std::vector<int32_t> RandomIds(const Model& m, int64_t n, uint64_t seed) {
+  testing::Rng rng(seed);
+  std::vector<int32_t> ids(n);
+  // Ordinary tokens (skip the first few hundred specials/bytes of the vocabulary).
+  for (auto& id : ids) id = 300 + static_cast<int32_t>(rng.NextU64() % (m.config().vocab_size - 300));
+  return ids;
+}
+
+std::vector<int32_t> Iota(int64_t from, int64_t n) {
+  std::vector<int32_t> v(n);
+  std::iota(v.begin(), v.end(), static_cast<int32_t>(from));
+  return v;
+}
+
+// Phase 2 alone: hosts hold contiguous shards of the same (dense) context K/V; the query's logits
+// must equal a dense forward of the query over the whole cache. Fails on the reference's
+// bottom-right causal mask bug for multi-token queries.
+TEST(Phase2Test, MergedQueryEqualsDenseOverConcatenatedKv) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const ModelConfig& c = m.config();
+  const int64_t L = 96;
+  const auto context = RandomIds(m, L, 5);
+  KvCache full(c, L + 8);
+  m.Forward(context, Iota(0, L), full, LogitsFor::kNone);
+  for (int64_t qlen : {1, 6}) {
+    const auto query = RandomIds(m, qlen, 100 + qlen);
+    KvCache dense = full;  // copy: the dense reference appends the query
+    const auto want = m.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
+    for (int H = 1; H <= 8; ++H) {
+      SCOPED_TRACE("H = " + std::to_string(H) + ", query length " + std::to_string(qlen));
+      InProcessGroup group(H);
+      std::vector<std::vector<float>> got(H);
+      std::vector<std::thread> threads;
+      for (int h = 0; h < H; ++h) {
+        threads.emplace_back([&, h] {
+          // Host h holds context rows [h L / H, (h+1) L / H).
+          const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
+          KvCache mine(c, (r1 - r0) + (h == H - 1 ? qlen : 0));
+          const int64_t row = mine.row_floats();
+          for (int64_t l = 0; l < c.n_layers; ++l) {
+            std::copy_n(full.k(l) + r0 * row, (r1 - r0) * row, mine.k(l));
+            std::copy_n(full.v(l) + r0 * row, (r1 - r0) * row, mine.v(l));
+          }
+          mine.Resize(r1 - r0);
+          got[h] = Phase2Logits(m, group.Endpoint(h), mine, query, static_cast<int32_t>(L));
+        });
+      }
+      for (auto& t : threads) t.join();
+      for (int h = 0; h < H; ++h) {
+        // Attention over the same keys split into H partial states and merged: fp32 model
+        // tolerance (reassociated sums through 30 layers).
+        testing::AllClose(got[h], want, testing::kFp32Model, "host " + std::to_string(h));
+      }
+    }
+  }
+}
+
+GenerateOptions Greedy(int64_t n) {
+  GenerateOptions o;
+  o.max_new_tokens = n;
+  return o;
+}
+
+// A prompt with real text: a needle in a noise haystack, split like Star Attention's inputs.
+struct Sample {
+  std::vector<int32_t> context, query;
+};
+Sample NeedleSample(const Model& m, int64_t approx_tokens, uint64_t seed) {
+  testing::Rng rng(seed);
+  const std::string noise =
+      "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. ";
+  std::string hay;
+  const int64_t reps = approx_tokens / 22;
+  const int64_t at = rng.NextU64() % reps;
+  for (int64_t i = 0; i < reps; ++i) {
+    if (i == at) hay += "One of the special magic numbers for frosty-ocean is: 7294615. ";
+    hay += noise;
+  }
+  const std::string head = RenderChat(ChatTemplate::kChatml,
+                                      {{"user", "Some special magic numbers are hidden within the "
+                                                "following text. Make sure to memorize it.\n" +
+                                                    hay + "\nWhat is the special magic number "
+                                                          "for frosty-ocean mentioned in the text?"}},
+                                      true, m.default_system_prompt());
+  const size_t split = head.find("\nWhat is the special");
+  Sample s;
+  const Tokenizer& tok = m.tokenizer();
+  s.context = tok.Encode(head.substr(0, split), tok.add_bos_default(), true);
+  s.query = tok.Encode(head.substr(split) + " The special magic number for frosty-ocean is", false,
+                       true);
+  return s;
+}
+
+TEST(StarTest, OneBlockEqualsDense) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const Sample s = NeedleSample(m, 600, 1);
+  DistConfig dense;
+  const SampleResult want = RunInProcess(m, dense, s.context, s.query, Greedy(16));
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.block_size = static_cast<int64_t>(s.context.size()) + 10;  // one block
+  const SampleResult got = RunInProcess(m, star, s.context, s.query, Greedy(16));
+  EXPECT_EQ(got.generation.tokens, want.generation.tokens);
+  EXPECT_EQ(got.generation.text, want.generation.text);
+  // Same K/V computed the same way: identical.
+  testing::AllClose(got.first_logits, want.first_logits, {0, 0}, "star one block vs dense");
+  std::printf("dense: %s\n", want.generation.text.c_str());
+}
+
+TEST(RingTest, EqualsDenseOnOneToEightHosts) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const Sample s = NeedleSample(m, 500, 2);
+  const SampleResult want = RunInProcess(m, DistConfig{}, s.context, s.query, Greedy(12));
+  for (int H = 1; H <= 8; ++H) {
+    SCOPED_TRACE("H = " + std::to_string(H));
+    DistConfig ring;
+    ring.mode = AttnMode::kRing;
+    ring.hosts = H;
+    const SampleResult got = RunInProcess(m, ring, s.context, s.query, Greedy(12));
+    EXPECT_EQ(got.generation.tokens, want.generation.tokens);
+    testing::AllClose(got.first_logits, want.first_logits, testing::kFp32Model, "ring logits");
+    ASSERT_EQ(got.hosts.size(), static_cast<size_t>(H));
+    int64_t total = 0;
+    for (const auto& h : got.hosts) total += h.context_tokens;
+    EXPECT_EQ(total, static_cast<int64_t>(s.context.size()));
+  }
+}
+
+TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const Sample s = NeedleSample(m, 800, 3);
+  const int64_t L = static_cast<int64_t>(s.context.size());
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.hosts = 3;
+  star.block_size = L / 4 + 1;  // 4 blocks over 3 hosts: 2, 1, 1
+  const SampleResult r = RunInProcess(m, star, s.context, s.query, Greedy(4));
+  ASSERT_EQ(r.hosts.size(), 3u);
+  EXPECT_EQ(r.hosts[0].context_tokens, 2 * star.block_size);
+  EXPECT_EQ(r.hosts[1].context_tokens, star.block_size);
+  EXPECT_EQ(r.hosts[2].context_tokens, L - 3 * star.block_size);
+  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads *
+                            m.config().head_dim * static_cast<int64_t>(sizeof(float));
+  EXPECT_EQ(r.hosts[0].kv_bytes, r.hosts[0].context_tokens * row_bytes);
+  EXPECT_EQ(r.hosts[1].kv_bytes, r.hosts[1].context_tokens * row_bytes);
+  // The query host also holds the query and the generated tokens (the last one is not run).
+  const int64_t gen = static_cast<int64_t>(r.generation.tokens.size());
+  EXPECT_EQ(r.hosts[2].kv_bytes,
+            (r.hosts[2].context_tokens + static_cast<int64_t>(s.query.size()) +
+             std::max<int64_t>(gen - 1, 0)) * row_bytes);
+}
+
+TEST(StarTest, AblationSwitchesChangeTheOutput) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const Sample s = NeedleSample(m, 4000, 4);
+  std::printf("context %zu tokens, query %zu tokens\n", s.context.size(), s.query.size());
+  DistConfig base;
+  base.mode = AttnMode::kStar;
+  base.hosts = 2;
+  base.block_size = static_cast<int64_t>(s.context.size()) / 4 + 1;
+  const SampleResult anchored = RunInProcess(m, base, s.context, s.query, Greedy(12));
+  std::printf("anchored (first, original): %s\n", anchored.generation.text.c_str());
+  struct Variant {
+    const char* name;
+    AnchorSource source;
+    AnchorPositions positions;
+  };
+  for (const Variant& v : {Variant{"none", AnchorSource::kNone, AnchorPositions::kOriginal},
+                           Variant{"previous", AnchorSource::kPrevious, AnchorPositions::kOriginal},
+                           Variant{"first, shifted", AnchorSource::kFirst, AnchorPositions::kShifted}}) {
+    DistConfig cfg = base;
+    cfg.anchor_source = v.source;
+    cfg.anchor_positions = v.positions;
+    const SampleResult r = RunInProcess(m, cfg, s.context, s.query, Greedy(12));
+    double max_diff = 0;
+    for (size_t i = 0; i < r.first_logits.size(); ++i) {
+      max_diff = std::max(max_diff, std::abs(double(r.first_logits[i]) - anchored.first_logits[i]));
+    }
+    std::printf("%s: %s (max |dlogit| vs anchored %.4f)\n", v.name, r.generation.text.c_str(),
+                max_diff);
+    EXPECT_GT(max_diff, 1e-2) << v.name << " gives the anchored run's logits";
+  }
+}
+
+TEST(DistConfigTest, BadConfigurationsAreErrors) {
+  auto expect_error = [](DistConfig cfg, int64_t L, int64_t Q, int64_t gen, const char* needle) {
+    try {
+      ValidateDistConfig(cfg, L, Q, gen, 8192);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.block_size = 0;
+  expect_error(star, 1000, 10, 10, "--block-size > 0");
+  star.block_size = 100;
+  star.anchor_size = 200;
+  expect_error(star, 1000, 10, 10, "anchor size 200 must be in [1, block size 100]");
+  star.anchor_size = -1;
+  star.hosts = 11;
+  expect_error(star, 1000, 10, 10, "11 hosts but the 1000-token context has only 10 blocks");
+  star.hosts = 2;
+  expect_error(star, 8000, 100, 128, "exceeds the model's maximum positions (8192)");
+  expect_error(star, 0, 10, 10, "context is empty");
+  DistConfig dense;
+  dense.hosts = 2;
+  expect_error(dense, 100, 10, 10, "dense attention runs on one host");
+  DistConfig ring;
+  ring.mode = AttnMode::kRing;
+  ring.hosts = 4;
+  expect_error(ring, 7, 10, 10, "needs at least 8 context tokens");
+  // Valid ones pass.
+  star.hosts = 10;
+  EXPECT_NO_THROW(ValidateDistConfig(star, 1000, 10, 10, 8192));
+}
+
+TEST(DistConfigTest, HostsMustMatchTheCommunicator) {
+  auto m = Model::Load(FixturePath("tiny/llama-tied/model.gguf"));
+  InProcessGroup group(1);
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.block_size = 4;
+  star.hosts = 2;
+  std::vector<int32_t> ctx(16, 3), q(2, 4);
+  EXPECT_THROW(RunSample(*m, group.Endpoint(0), star, ctx, q, Greedy(2)), Error);
+}
+
+TEST(BlockGroupsTest, ContiguousLikeArraySplit) {
+  EXPECT_EQ(BlockGroups(10, 4), (std::vector<int64_t>{0, 3, 6, 8, 10}));
+  EXPECT_EQ(BlockGroups(4, 4), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(BlockGroups(5, 1), (std::vector<int64_t>{0, 5}));
+}
+
+}  // namespace
+}  // namespace starattn
