@@ -18,6 +18,6 @@ struct Command {
 std::vector<Command> ModelCommands();     // generate, logits, tokenize
 std::vector<Command> RunCommands();       // run
 std::vector<Command> RulerCommands();     // generate-ruler, eval (RULER and BABILong)
-std::vector<Command> BabilongCommands();  // generate-babilong
+std::vector<Command> BabilongCommands();  // generate-babilong, eval-babilong
 
 }  // namespace starattn::cli

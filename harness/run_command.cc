@@ -62,7 +62,8 @@ int RunRun(const std::vector<std::string>& args) {
        "star: original (anchor keeps ids 0..a-1) or shifted (ids just before the block)")
       ("anchor-source", po::value<std::string>()->default_value("first"),
        "star: first (first block), previous (the block before), none")
-      ("tokens-to-generate,n", po::value<int64_t>()->default_value(128), "tokens to generate at most")
+      ("tokens-to-generate,n", po::value<int64_t>()->default_value(128),
+       "tokens to generate at most (default: each sample's tokens_to_generate field, else 128)")
       ("stop-words", po::value<std::vector<std::string>>()->multitoken(), "stop strings")
       ("limit", po::value<int64_t>()->default_value(-1), "run at most this many samples")
       ("threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")
@@ -134,9 +135,13 @@ int RunRun(const std::vector<std::string>& args) {
     const auto context = tok.Encode(s.record["input_context"].get<std::string>(),
                                     tok.add_bos_default(), /*parse_special=*/true);
     const auto query = tok.Encode(s.record["input_query"].get<std::string>(), false, true);
+    GenerateOptions sample_opts = opts;
+    if (vm["tokens-to-generate"].defaulted() && s.record.contains("tokens_to_generate")) {
+      sample_opts.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    SampleResult r = mpi ? RunSample(*model, *mpi, cfg, context, query, opts)
-                         : RunInProcess(*model, cfg, context, query, opts);
+    SampleResult r = mpi ? RunSample(*model, *mpi, cfg, context, query, sample_opts)
+                         : RunInProcess(*model, cfg, context, query, sample_opts);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++ran;

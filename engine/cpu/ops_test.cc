@@ -171,6 +171,13 @@ TEST_P(AttentionTest, MatchesOracle) {
   ref::Attention(q.data(), k.data(), v.data(), s, m, scale, out_ref.data(), lse_ref.data());
   AllClose(out, out_ref, kFp32Reduction, "attention out");
   AllClose(lse, lse_ref, kFp32Reduction, "attention lse");
+  // Relative error over the whole output against the float64 oracle.
+  double num = 0, den = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    num += (double(out[i]) - out_ref[i]) * (double(out[i]) - out_ref[i]);
+    den += double(out_ref[i]) * out_ref[i];
+  }
+  if (den > 0) EXPECT_LT(std::sqrt(num / den), 1e-5) << "relative error of out";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -186,7 +193,11 @@ INSTANTIATE_TEST_SUITE_P(
         AttnCase{40, 90, 4, 2, 64, true, 1000, 950},  // absolute offsets
         AttnCase{50, 50, 2, 2, 64, true, 0, 20},      // first 20 queries see nothing
         AttnCase{5, 64, 2, 1, 64, true, 0, 100},      // every row empty
-        AttnCase{257, 600, 4, 4, 64, true, 343, 0}));
+        AttnCase{257, 600, 4, 4, 64, true, 343, 0},
+        AttnCase{1024, 1024, 4, 1, 128, true, 0, 0},   // long causal, MQA
+        AttnCase{512, 2048, 8, 2, 64, false, 0, 0},    // long non-causal
+        AttnCase{300, 2000, 4, 2, 128, true, 1700, 0}, // a query block after 1700 cached keys
+        AttnCase{64, 1500, 6, 3, 64, true, 3000, 1600}));
 
 TEST(ArgmaxTest, FirstOnTies) {
   std::vector<float> x = {1, 5, 3, 5, -1};
