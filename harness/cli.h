@@ -19,5 +19,7 @@ std::vector<Command> ModelCommands();     // generate, logits, tokenize
 std::vector<Command> RunCommands();       // run
 std::vector<Command> RulerCommands();     // generate-ruler, eval (RULER and BABILong)
 std::vector<Command> BabilongCommands();  // generate-babilong, eval-babilong
+std::vector<Command> ReportCommands();    // report, compare
+std::vector<Command> SweepCommands();     // sweep
 
 }  // namespace starattn::cli

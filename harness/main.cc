@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   std::vector<starattn::cli::Command> commands;
   for (auto group : {starattn::cli::ModelCommands, starattn::cli::RunCommands,
                      starattn::cli::RulerCommands,
-                     starattn::cli::BabilongCommands}) {
+                     starattn::cli::BabilongCommands, starattn::cli::ReportCommands,
+                     starattn::cli::SweepCommands}) {
     for (auto& c : group()) commands.push_back(std::move(c));
   }
   if (argc < 2) {

@@ -12,7 +12,7 @@
 #include "engine/model/generate.h"
 #include "engine/model/model.h"
 #include "harness/cli.h"
-#include "harness/jsonl.h"
+#include "harness/lib/jsonl.h"
 
 namespace po = boost::program_options;
 

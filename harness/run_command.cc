@@ -15,38 +15,13 @@
 #include "engine/dist/mpi_communicator.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
-#include "harness/jsonl.h"
+#include "harness/lib/jsonl.h"
+#include "harness/lib/runner.h"
 
 namespace po = boost::program_options;
 
 namespace starattn::cli {
 namespace {
-
-struct Sample {
-  nlohmann::json record;  // the input line, kept whole in the output
-  std::string key;        // identity for resuming: the index, else the line number
-};
-
-std::vector<Sample> ReadSamples(const std::string& path) {
-  std::vector<Sample> samples;
-  int64_t line_no = 0;
-  ForEachJsonLine(path, /*allow_partial_last=*/false, [&](nlohmann::json j, int64_t line) {
-    line_no = line;
-    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line);
-    for (const char* f : {"input_context", "input_query"}) {
-      if (!j.contains(f) || !j[f].is_string()) Fail("{}:{}: missing string field '{}'", path, line, f);
-    }
-    Sample s;
-    s.key = j.contains("index") ? j["index"].dump() : "line" + std::to_string(line);
-    s.record = std::move(j);
-    samples.push_back(std::move(s));
-  });
-  std::set<std::string> keys;
-  for (const auto& s : samples) {
-    if (!keys.insert(s.key).second) Fail("{}: duplicate sample index {}", path, s.key);
-  }
-  return samples;
-}
 
 int RunRun(const std::vector<std::string>& args) {
   po::options_description desc("run options");
@@ -103,86 +78,26 @@ int RunRun(const std::vector<std::string>& args) {
     }
   }
   const bool writer = mpi == nullptr || mpi->rank() == mpi->size() - 1;
-
-  const std::string in_path = vm["input"].as<std::string>();
   const std::string out_path = vm["output"].as<std::string>();
-  std::vector<Sample> samples = ReadSamples(in_path);
-  // Resume: keep the complete lines of an earlier run, drop a torn last line.
-  std::set<std::string> done;
-  if (std::filesystem::exists(out_path)) {
-    if (writer) TruncatePartialLastLine(out_path);
-    if (mpi) mpi->Barrier();
-    ForEachJsonLine(out_path, /*allow_partial_last=*/true, [&](nlohmann::json j, int64_t line) {
-      if (j.contains("sample_key")) done.insert(j["sample_key"].get<std::string>());
-    });
-  }
+  const std::vector<RunInput> samples = ReadRunInputs(vm["input"].as<std::string>());
   auto model = Model::Load(vm["model"].as<std::string>());
-  const Tokenizer& tok = model->tokenizer();
-
-  std::ofstream out;
-  if (writer) {
-    out.open(out_path, std::ios::app);
-    if (!out) Fail("{}: cannot open for appending", out_path);
-  }
-  const int64_t limit = vm["limit"].as<int64_t>();
-  int64_t ran = 0, skipped = 0;
-  for (const Sample& s : samples) {
-    if (done.count(s.key)) {
-      ++skipped;
-      continue;
+  RunnerOptions ropts;
+  ropts.cfg = cfg;
+  ropts.gen = opts;
+  ropts.per_sample_tokens = vm["tokens-to-generate"].defaulted();
+  ropts.limit = vm["limit"].as<int64_t>();
+  ropts.mpi = mpi.get();
+  const bool quiet = vm.count("quiet") != 0;
+  const int64_t ran = RunSamples(*model, samples, out_path, ropts,
+                                 [&](const RunInput& s, const RunProgress& p) {
+    if (writer && !quiet) {
+      std::cerr << "[" << p.done << "/" << p.total << "] " << s.key << ": " << p.seconds
+                << " s\n";
     }
-    if (limit >= 0 && ran >= limit) break;
-    const auto context = tok.Encode(s.record["input_context"].get<std::string>(),
-                                    tok.add_bos_default(), /*parse_special=*/true);
-    const auto query = tok.Encode(s.record["input_query"].get<std::string>(), false, true);
-    GenerateOptions sample_opts = opts;
-    if (vm["tokens-to-generate"].defaulted() && s.record.contains("tokens_to_generate")) {
-      sample_opts.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    SampleResult r = mpi ? RunSample(*model, *mpi, cfg, context, query, sample_opts)
-                         : RunInProcess(*model, cfg, context, query, sample_opts);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ++ran;
-    if (!writer) continue;
-    nlohmann::json rec = s.record;
-    if (!rec.contains("outputs") && rec.contains("output")) {
-      rec["outputs"] = rec["output"].is_array() ? rec["output"] : nlohmann::json::array({rec["output"]});
-    }
-    rec["pred"] = r.generation.text;
-    rec["sample_key"] = s.key;
-    rec["context_tokens"] = context.size();
-    rec["query_tokens"] = query.size();
-    rec["generated_tokens"] = r.generation.tokens.size();
-    rec["stop_reason"] = r.generation.stop_reason;
-    nlohmann::json hosts = nlohmann::json::array();
-    for (const HostStats& h : r.hosts) {
-      hosts.push_back({{"phase1_s", h.phase1_seconds}, {"phase2_s", h.phase2_seconds},
-                       {"decode_s", h.decode_seconds}, {"context_tokens", h.context_tokens},
-                       {"kv_bytes", h.kv_bytes}, {"peak_kv_bytes", h.peak_kv_bytes}});
-    }
-    rec["timing"] = {{"total_s", seconds},
-                     {"phase1_critical_s", r.phase1_critical_seconds},
-                     {"phase2_critical_s", r.phase2_critical_seconds},
-                     {"decode_critical_s", r.decode_critical_seconds},
-                     {"hosts", hosts}};
-    rec["attn"] = {{"mode", AttnModeName(cfg.mode)}, {"hosts", cfg.hosts},
-                   {"block_size", cfg.block_size}, {"anchor_size", cfg.anchor()},
-                   {"anchor_positions", AnchorPositionsName(cfg.anchor_positions)},
-                   {"anchor_source", AnchorSourceName(cfg.anchor_source)},
-                   {"communicator", mpi ? "mpi" : "in-process"}};
-    // One line, one write, flushed: a kill leaves at most one torn line, dropped on resume.
-    out << rec.dump() << '\n';
-    out.flush();
-    if (!vm.count("quiet")) {
-      std::cerr << "[" << ran + skipped << "/" << samples.size() << "] " << s.key << ": "
-                << context.size() << "+" << query.size() << " tokens, " << seconds << " s\n";
-    }
-  }
-  if (writer && !vm.count("quiet")) {
-    std::cerr << "run: " << ran << " samples run, " << skipped << " already done, output "
-              << out_path << "\n";
+  });
+  if (writer && !quiet) {
+    std::cerr << "run: " << ran << " samples run, " << samples.size() - ran
+              << " already done or beyond --limit, output " << out_path << "\n";
   }
   return 0;
 }

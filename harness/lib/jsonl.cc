@@ -1,4 +1,4 @@
-#include "harness/jsonl.h"
+#include "harness/lib/jsonl.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,0 +1,567 @@
+#include "harness/lib/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "engine/common/error.h"
+#include "ruler/scoring.h"
+
+namespace starattn::report {
+namespace {
+
+using CellKey = std::tuple<std::string, std::string, std::string>;
+
+std::string Seconds(double s) {
+  if (s >= 100) return fmt::format("{:.1f}", s);
+  if (s >= 1) return fmt::format("{:.2f}", s);
+  return fmt::format("{:.3f}", s);
+}
+
+std::string Speedup(double x) { return x > 0 ? fmt::format("{:.2f}x", x) : "-"; }
+
+std::string ReferenceColumn(const std::string& label) { return "ref: " + label; }
+
+// The score of a task in one run: the reference's number (ruler::ScorePredictions) when the
+// file holds one length, else the mean of the per-sample scores.
+ScoreCell TaskCell(const ConfigRun& run, const std::string& task) {
+  const ruler::TaskScore* found = nullptr;
+  int hits = 0;
+  for (const auto& [length, scores] : run.file.task_scores) {
+    for (const auto& s : scores) {
+      if (s.task == task) {
+        found = &s;
+        ++hits;
+      }
+    }
+  }
+  if (hits == 1) return {found->score, found->total};
+  ScoreCell cell;
+  double sum = 0;
+  for (const auto& s : run.file.samples) {
+    if (s.task != task) continue;
+    sum += s.score;
+    ++cell.n;
+  }
+  cell.score = cell.n ? ruler::Round2(100 * sum / static_cast<double>(cell.n)) : 0;
+  return cell;
+}
+
+// Average rows: the mean of the task scores of the tasks that pass `pick` in (length, config).
+void AddAverage(ModelReport& m, const std::string& row, bool (*pick)(std::string_view)) {
+  for (const std::string& length : m.lengths) {
+    for (const ConfigColumn& c : m.configs) {
+      double sum = 0;
+      int64_t k = 0;
+      for (const std::string& task : m.tasks) {
+        if (!pick(task)) continue;
+        const auto it = m.scores.find({task, length, c.label});
+        if (it == m.scores.end()) continue;
+        sum += it->second.score;
+        ++k;
+      }
+      if (k > 0) m.scores[{row, length, c.label}] = {ruler::Round2(sum / static_cast<double>(k)), k};
+    }
+  }
+}
+
+struct Paired {
+  // task -> differences (candidate - baseline) x 100, and the two sides' scores x 100
+  std::map<std::string, std::vector<double>> diffs, base, cand;
+  std::map<std::string, int64_t> unpaired;
+};
+
+Paired Pair(const ConfigRun& baseline, const ConfigRun& candidate) {
+  Paired p;
+  std::unordered_map<std::string, const ScoredSample*> by_key;
+  for (const auto& s : baseline.file.samples) by_key[s.PairKey()] = &s;
+  std::set<std::string> matched;
+  for (const auto& s : candidate.file.samples) {
+    const auto it = by_key.find(s.PairKey());
+    if (it == by_key.end()) {
+      ++p.unpaired[s.task];
+      continue;
+    }
+    matched.insert(s.PairKey());
+    p.diffs[s.task].push_back(100 * (s.score - it->second->score));
+    p.base[s.task].push_back(100 * it->second->score);
+    p.cand[s.task].push_back(100 * s.score);
+  }
+  for (const auto& s : baseline.file.samples) {
+    if (!matched.contains(s.PairKey())) ++p.unpaired[s.task];
+  }
+  return p;
+}
+
+// Mean time of `other` / mean time of `run` over the samples both ran with timing.
+double SpeedupOver(const ConfigRun& run, const ConfigRun& other) {
+  std::unordered_map<std::string, double> other_time;
+  for (const auto& s : other.file.samples) {
+    if (s.timing) other_time[s.PairKey()] = s.timing->total_s;
+  }
+  double mine = 0, theirs = 0;
+  for (const auto& s : run.file.samples) {
+    if (!s.timing) continue;
+    const auto it = other_time.find(s.PairKey());
+    if (it == other_time.end()) continue;
+    mine += s.timing->total_s;
+    theirs += it->second;
+  }
+  return mine > 0 ? theirs / mine : 0;
+}
+
+void AddDeltas(ModelReport& m, const std::map<std::pair<std::string, std::string>,
+                                              const ConfigRun*>& runs,
+               const stats::BootstrapOptions& boot) {
+  if (m.baseline.empty()) return;
+  for (const ConfigColumn& c : m.configs) {
+    if (c.reference || c.label == m.baseline) continue;
+    for (const std::string& length : m.lengths) {
+      const auto b = runs.find({m.baseline, length});
+      const auto r = runs.find({c.label, length});
+      if (b == runs.end() || r == runs.end()) continue;
+      const Paired p = Pair(*b->second, *r->second);
+      std::vector<std::vector<double>> ruler_groups, babilong_groups;
+      std::vector<double> ruler_base, ruler_cand, babi_base, babi_cand;
+      for (const auto& [task, diffs] : p.diffs) {
+        DeltaCell cell;
+        cell.baseline = stats::Mean(p.base.at(task));
+        cell.candidate = stats::Mean(p.cand.at(task));
+        cell.delta = stats::PairedBootstrap(diffs, boot);
+        const auto u = p.unpaired.find(task);
+        cell.unpaired = u == p.unpaired.end() ? 0 : u->second;
+        m.deltas[{task, length, c.label}] = cell;
+        if (IsRulerTask(task)) {
+          ruler_groups.push_back(diffs);
+          ruler_base.push_back(cell.baseline);
+          ruler_cand.push_back(cell.candidate);
+        }
+        if (IsBabilongQa1To5(task)) {
+          babilong_groups.push_back(diffs);
+          babi_base.push_back(cell.baseline);
+          babi_cand.push_back(cell.candidate);
+        }
+      }
+      auto average = [&](const char* row, const std::vector<std::vector<double>>& groups,
+                         const std::vector<double>& base, const std::vector<double>& cand,
+                         bool (*pick)(std::string_view)) {
+        if (groups.empty()) return;
+        DeltaCell cell;
+        cell.baseline = stats::Mean(base);
+        cell.candidate = stats::Mean(cand);
+        cell.delta = stats::PairedBootstrap(groups, stats::Pooling::kGroups, boot);
+        for (const auto& [task, n] : p.unpaired) cell.unpaired += pick(task) ? n : 0;
+        m.deltas[{row, length, c.label}] = cell;
+      };
+      average(kRulerAverage, ruler_groups, ruler_base, ruler_cand, &IsRulerTask);
+      average(kBabilongAverage, babilong_groups, babi_base, babi_cand, &IsBabilongQa1To5);
+    }
+  }
+}
+
+void AddTiming(ModelReport& m, const std::map<std::pair<std::string, std::string>,
+                                              const ConfigRun*>& runs) {
+  for (const std::string& length : m.lengths) {
+    for (const ConfigColumn& c : m.configs) {
+      if (c.reference) continue;
+      const auto it = runs.find({c.label, length});
+      if (it == runs.end()) continue;
+      const ConfigRun& run = *it->second;
+      TimingRow row;
+      row.length = length;
+      row.config = c.label;
+      row.mode = c.mode;
+      row.hosts = c.hosts;
+      std::vector<double> host_sum;
+      std::vector<int64_t> host_n;
+      for (const auto& s : run.file.samples) {
+        if (!s.timing) continue;
+        ++row.n;
+        row.seconds_per_sample += s.timing->total_s;
+        row.phase1_critical_s += s.timing->phase1_critical_s;
+        row.phase2_critical_s += s.timing->phase2_critical_s;
+        row.decode_critical_s += s.timing->decode_critical_s;
+        const auto& hosts = s.timing->host_phase1_s;
+        if (hosts.size() > host_sum.size()) {
+          host_sum.resize(hosts.size(), 0);
+          host_n.resize(hosts.size(), 0);
+        }
+        for (size_t h = 0; h < hosts.size(); ++h) {
+          host_sum[h] += hosts[h];
+          ++host_n[h];
+        }
+      }
+      if (row.n == 0) continue;
+      const double n = static_cast<double>(row.n);
+      row.seconds_per_sample /= n;
+      row.phase1_critical_s /= n;
+      row.phase2_critical_s /= n;
+      row.decode_critical_s /= n;
+      for (size_t h = 0; h < host_sum.size(); ++h) {
+        row.host_phase1_s.push_back(host_sum[h] / static_cast<double>(host_n[h]));
+      }
+      if (const auto b = runs.find({m.baseline, length}); !m.baseline.empty() && b != runs.end()) {
+        row.speedup_vs_baseline = SpeedupOver(run, *b->second);
+      }
+      if (const auto r = runs.find({m.ring, length}); !m.ring.empty() && r != runs.end()) {
+        row.speedup_vs_ring = SpeedupOver(run, *r->second);
+      }
+      m.timing.push_back(std::move(row));
+    }
+  }
+}
+
+std::string CellText(const std::map<CellKey, ScoreCell>& scores, const CellKey& key) {
+  const auto it = scores.find(key);
+  if (it == scores.end()) return "-";
+  if (it->second.n <= 0) return Fixed2(it->second.score);
+  return fmt::format("{} ({})", Fixed2(it->second.score), it->second.n);
+}
+
+std::string Interval2(const stats::Interval& i) {
+  return fmt::format("[{}, {}]", Signed2(i.lo), Signed2(i.hi));
+}
+
+std::string MarkdownEscape(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string ManifestLine(const nlohmann::json& m) {
+  if (!m.is_object()) return "no manifest.json";
+  auto str = [&](const char* key) {
+    return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : std::string();
+  };
+  std::vector<std::string> parts;
+  if (const std::string c = str("git_commit"); !c.empty()) {
+    const bool dirty = m.contains("git_dirty") && m["git_dirty"].is_boolean() &&
+                       m["git_dirty"].get<bool>();
+    parts.push_back(fmt::format("commit {}{}", c.substr(0, 12), dirty ? " (dirty tree)" : ""));
+  }
+  if (const std::string v = str("version"); !v.empty()) parts.push_back("version " + v);
+  if (m.contains("machine") && m["machine"].is_object()) {
+    const auto& mc = m["machine"];
+    std::string machine;
+    if (mc.contains("cpu") && mc["cpu"].is_string()) machine = mc["cpu"].get<std::string>();
+    if (mc.contains("cores") && mc["cores"].is_number()) {
+      machine += fmt::format("{}{} cores", machine.empty() ? "" : ", ", mc["cores"].dump());
+    }
+    if (mc.contains("gpu") && mc["gpu"].is_string()) machine += ", " + mc["gpu"].get<std::string>();
+    if (!machine.empty()) parts.push_back("machine: " + machine);
+  }
+  if (const std::string s = str("started"); !s.empty()) {
+    const std::string f = str("finished");
+    parts.push_back(fmt::format("ran {} to {}", s, f.empty() ? "(unfinished)" : f));
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out.empty() ? "manifest.json without details" : out;
+}
+
+}  // namespace
+
+std::string Fixed2(double x) {
+  const std::string s = fmt::format("{:.2f}", x);
+  return s == "-0.00" ? "0.00" : s;
+}
+
+std::string Signed2(double x) {
+  const std::string s = fmt::format("{:+.2f}", x);
+  return s == "-0.00" ? "+0.00" : s;
+}
+
+Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& references,
+                   const std::vector<std::string>& reference_dirs, const ReportOptions& options) {
+  Report report;
+  report.name = tree.name;
+  report.dir = tree.dir;
+  report.manifest = tree.manifest;
+  report.options = options;
+  report.reference_dirs = reference_dirs;
+  report.warnings = tree.warnings;
+
+  std::vector<std::string> models;
+  for (const auto& r : tree.runs) {
+    if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
+  }
+  for (const std::string& model : models) {
+    ModelReport m;
+    m.model = model;
+    std::map<std::pair<std::string, std::string>, const ConfigRun*> runs;  // (config, length)
+    std::set<std::string> lengths, tasks;
+    for (const auto& r : tree.runs) {
+      if (r.model != model) continue;
+      runs[{r.attn, r.length}] = &r;
+      lengths.insert(r.length);
+      const bool known = std::any_of(m.configs.begin(), m.configs.end(),
+                                     [&](const ConfigColumn& c) { return c.label == r.attn; });
+      if (!known) m.configs.push_back({r.attn, r.file.attn.mode, r.file.attn.hosts, false});
+      for (const auto& s : r.file.samples) tasks.insert(s.task);
+    }
+    // The baseline: the named config, else (by default) "dense", else the first dense-mode one.
+    std::vector<std::string> labels;
+    for (const auto& c : m.configs) labels.push_back(c.label);
+    const std::string wanted = options.baseline_attn.empty() ? "dense" : options.baseline_attn;
+    if (std::find(labels.begin(), labels.end(), wanted) != labels.end()) {
+      m.baseline = wanted;
+    } else if (!options.baseline_attn.empty() && options.baseline_attn != "dense") {
+      std::string have;
+      for (const auto& l : labels) have += (have.empty() ? "" : ", ") + l;
+      Fail("--baseline-attn {}: model {} has no such config (have: {})", options.baseline_attn,
+           model, have);
+    } else {
+      for (const auto& c : m.configs) {
+        if (c.mode == "dense") {
+          m.baseline = c.label;
+          break;
+        }
+      }
+    }
+    if (m.baseline.empty()) {
+      report.warnings.push_back(fmt::format(
+          "model {}: no baseline config (no '{}' label and no dense-mode config): no deltas",
+          model, wanted));
+    } else {
+      std::stable_partition(m.configs.begin(), m.configs.end(),
+                            [&](const ConfigColumn& c) { return c.label == m.baseline; });
+    }
+    for (const auto& c : m.configs) {
+      if (c.mode == "ring") {
+        m.ring = c.label;
+        break;
+      }
+    }
+    for (const auto& ref : references) {
+      const std::string label = ReferenceColumn(ref.label);
+      const bool known = std::any_of(m.configs.begin(), m.configs.end(),
+                                     [&](const ConfigColumn& c) { return c.label == label; });
+      if (!known) m.configs.push_back({label, "reference", 0, true});
+      lengths.insert(ref.length);
+      for (const auto& s : ref.scores) {
+        tasks.insert(s.task);
+        m.scores[{s.task, ref.length, label}] = {s.score, s.total};
+      }
+    }
+    m.lengths.assign(lengths.begin(), lengths.end());
+    SortLengths(m.lengths);
+    m.tasks.assign(tasks.begin(), tasks.end());
+    std::sort(m.tasks.begin(), m.tasks.end(), TaskLess);
+    m.has_ruler = std::any_of(m.tasks.begin(), m.tasks.end(),
+                              [](const std::string& t) { return IsRulerTask(t); });
+    m.has_babilong_avg = std::any_of(m.tasks.begin(), m.tasks.end(),
+                                     [](const std::string& t) { return IsBabilongQa1To5(t); });
+    for (const auto& [key, run] : runs) {
+      for (const std::string& task : m.tasks) {
+        const ScoreCell cell = TaskCell(*run, task);
+        if (cell.n > 0) m.scores[{task, key.second, key.first}] = cell;
+      }
+    }
+    if (m.has_ruler) AddAverage(m, kRulerAverage, &IsRulerTask);
+    if (m.has_babilong_avg) AddAverage(m, kBabilongAverage, &IsBabilongQa1To5);
+    AddDeltas(m, runs, options.bootstrap);
+    AddTiming(m, runs);
+    report.models.push_back(std::move(m));
+  }
+  return report;
+}
+
+std::string RenderMarkdown(
+    const Report& report,
+    const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& plots) {
+  const auto& boot = report.options.bootstrap;
+  const int ci = static_cast<int>(std::lround(boot.confidence * 100));
+  std::string md = fmt::format("# Star Attention results: {}\n\n", report.name);
+  md += fmt::format("- Results: `{}` ({})\n", report.dir, ManifestLine(report.manifest));
+  md += "- Scores: each task's metric (RULER string match, BABILong answer match), 0-100, with "
+        "the number of samples in parentheses (for the averages: the number of tasks "
+        "averaged).\n";
+  md += fmt::format(
+      "- Deltas: config minus baseline in points on identical samples (same task, length and "
+      "sample), with a paired bootstrap {}% CI ({} resamples, seed {}); averages weight tasks "
+      "equally.\n",
+      ci, boot.resamples, boot.seed);
+  md += "- Time: mean wall time per sample (`timing.total_s`); speedup = the other config's mean "
+        "time / this one's, over the samples both ran; critical paths are the slowest host's "
+        "time per phase.\n";
+  for (const auto& d : report.reference_dirs) {
+    md += fmt::format("- Reference results (columns `ref: ...`): `{}`\n", d);
+  }
+  for (const ModelReport& m : report.models) {
+    md += fmt::format("\n## {}\n\n", m.model);
+    // Accuracy.
+    md += "### Accuracy\n\n| length | task |";
+    std::string rule = "|---|---|";
+    for (const auto& c : m.configs) {
+      md += fmt::format(" {} |", MarkdownEscape(c.label));
+      rule += "---:|";
+    }
+    md += "\n" + rule + "\n";
+    for (const std::string& length : m.lengths) {
+      std::vector<std::string> rows = m.tasks;
+      if (m.has_ruler) rows.push_back(kRulerAverage);
+      if (m.has_babilong_avg) rows.push_back(kBabilongAverage);
+      for (const std::string& task : rows) {
+        const bool avg = task == kRulerAverage || task == kBabilongAverage;
+        std::string line = fmt::format("| {} | {} |", length, avg ? "**" + task + "**" : task);
+        bool any = false;
+        for (const auto& c : m.configs) {
+          const std::string cell = CellText(m.scores, {task, length, c.label});
+          any = any || cell != "-";
+          line += fmt::format(" {} |", avg && cell != "-" ? "**" + cell + "**" : cell);
+        }
+        if (any) md += line + "\n";
+      }
+    }
+    // Deltas.
+    std::vector<std::string> cands;
+    for (const auto& c : m.configs) {
+      if (!c.reference && c.label != m.baseline) cands.push_back(c.label);
+    }
+    if (!m.baseline.empty() && !cands.empty() && !m.deltas.empty()) {
+      md += fmt::format("\n### Delta vs {} (points, paired bootstrap {}% CI, paired samples)\n\n",
+                        m.baseline, ci);
+      md += "| length | task |";
+      rule = "|---|---|";
+      for (const auto& c : cands) {
+        md += fmt::format(" {} |", MarkdownEscape(c));
+        rule += "---:|";
+      }
+      md += "\n" + rule + "\n";
+      for (const std::string& length : m.lengths) {
+        std::vector<std::string> rows = m.tasks;
+        rows.push_back(kRulerAverage);
+        rows.push_back(kBabilongAverage);
+        for (const std::string& task : rows) {
+          const bool avg = task == kRulerAverage || task == kBabilongAverage;
+          std::string line = fmt::format("| {} | {} |", length, avg ? "**" + task + "**" : task);
+          bool any = false;
+          for (const auto& c : cands) {
+            const auto it = m.deltas.find({task, length, c});
+            if (it == m.deltas.end()) {
+              line += " - |";
+              continue;
+            }
+            any = true;
+            const DeltaCell& d = it->second;
+            std::string cell = fmt::format("{} {}", Signed2(d.delta.estimate), Interval2(d.delta));
+            if (avg) cell = "**" + cell + "**";
+            line += fmt::format(" {} n={}{} |", cell, d.delta.n,
+                                d.unpaired ? fmt::format(" ({} unpaired)", d.unpaired) : "");
+          }
+          if (any) md += line + "\n";
+        }
+      }
+    }
+    // Timing.
+    if (!m.timing.empty()) {
+      const std::string base = m.baseline.empty() ? "dense" : m.baseline;
+      const std::string ring = m.ring.empty() ? "ring" : m.ring;
+      md += "\n### Time per sample\n\n";
+      md += fmt::format(
+          "| length | config | mode | hosts | n | s/sample | speedup vs {} | speedup vs {} | "
+          "phase-1 critical s | phase-1 per host s | phase-2 critical s | decode critical s |\n",
+          MarkdownEscape(base), MarkdownEscape(ring));
+      md += "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
+      for (const TimingRow& t : m.timing) {
+        std::string hosts;
+        for (const double h : t.host_phase1_s) hosts += (hosts.empty() ? "" : " / ") + Seconds(h);
+        md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                          t.length, MarkdownEscape(t.config), t.mode.empty() ? "?" : t.mode,
+                          t.hosts, t.n, Seconds(t.seconds_per_sample),
+                          Speedup(t.speedup_vs_baseline), Speedup(t.speedup_vs_ring),
+                          Seconds(t.phase1_critical_s), hosts.empty() ? "-" : hosts,
+                          Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s));
+      }
+    }
+    if (const auto p = plots.find(m.model); p != plots.end() && !p->second.empty()) {
+      md += "\n### Plots\n\n";
+      for (const auto& [title, path] : p->second) {
+        md += fmt::format("![{}]({})\n\n", title, path);
+      }
+    }
+  }
+  if (!report.warnings.empty()) {
+    md += "\n## Notes\n\n";
+    for (const auto& w : report.warnings) md += "- " + w + "\n";
+  }
+  return md;
+}
+
+std::string ScoresCsv(const Report& report) {
+  std::string out = "model,length,task,config,mode,reference,score,n\n";
+  for (const ModelReport& m : report.models) {
+    std::vector<std::string> rows = m.tasks;
+    rows.push_back(kRulerAverage);
+    rows.push_back(kBabilongAverage);
+    for (const std::string& length : m.lengths) {
+      for (const std::string& task : rows) {
+        for (const auto& c : m.configs) {
+          const auto it = m.scores.find({task, length, c.label});
+          if (it == m.scores.end()) continue;
+          out += fmt::format("{},{},{},{},{},{},{},{}\n", CsvField(m.model), CsvField(length),
+                             CsvField(task), CsvField(c.label), CsvField(c.mode),
+                             c.reference ? 1 : 0, Fixed2(it->second.score),
+                             it->second.n >= 0 ? std::to_string(it->second.n) : "");
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::string DeltasCsv(const Report& report) {
+  const auto& boot = report.options.bootstrap;
+  std::string out =
+      "model,length,task,config,baseline,n_paired,unpaired,baseline_score,score,delta,ci_lo,"
+      "ci_hi,confidence,resamples,seed\n";
+  for (const ModelReport& m : report.models) {
+    std::vector<std::string> rows = m.tasks;
+    rows.push_back(kRulerAverage);
+    rows.push_back(kBabilongAverage);
+    for (const std::string& length : m.lengths) {
+      for (const std::string& task : rows) {
+        for (const auto& c : m.configs) {
+          const auto it = m.deltas.find({task, length, c.label});
+          if (it == m.deltas.end()) continue;
+          const DeltaCell& d = it->second;
+          out += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{},{}\n",
+                             CsvField(m.model), CsvField(length), CsvField(task),
+                             CsvField(c.label), CsvField(m.baseline), d.delta.n, d.unpaired,
+                             d.baseline, d.candidate, d.delta.estimate, d.delta.lo, d.delta.hi,
+                             boot.confidence, boot.resamples, boot.seed);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::string TimingCsv(const Report& report) {
+  std::string out;
+  for (const ModelReport& m : report.models) {
+    if (out.empty()) {
+      out = "model,length,config,mode,hosts,n,seconds_per_sample,speedup_vs_baseline,"
+            "speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,"
+            "phase1_host_s\n";
+    }
+    for (const TimingRow& t : m.timing) {
+      std::string hosts;
+      for (const double h : t.host_phase1_s) hosts += fmt::format("{}{:.6f}", hosts.empty() ? "" : ";", h);
+      auto opt = [](double x) { return x > 0 ? fmt::format("{:.4f}", x) : std::string(); };
+      out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{}\n",
+                         CsvField(m.model), CsvField(t.length), CsvField(t.config),
+                         CsvField(t.mode), t.hosts, t.n, t.seconds_per_sample,
+                         opt(t.speedup_vs_baseline), opt(t.speedup_vs_ring), t.phase1_critical_s,
+                         t.phase2_critical_s, t.decode_critical_s, hosts);
+    }
+  }
+  return out.empty() ? "model,length,config,mode,hosts,n,seconds_per_sample\n" : out;
+}
+
+}  // namespace starattn::report

@@ -1,0 +1,116 @@
+// `starattn report`: the tables of a sweep's results. Per model: accuracy per task x length x
+// attention config (beside reference-format results when given), the RULER average and the
+// BABILong qa1-qa5 average, deltas vs the baseline config with paired bootstrap confidence
+// intervals, and time per sample with speedups vs the baseline (dense) and vs ring. Rendered as
+// Markdown and CSV; plots are in report_plots.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "harness/lib/report_data.h"
+#include "harness/lib/stats.h"
+
+namespace starattn::report {
+
+// Row names of the averages in the per-task tables.
+inline constexpr const char* kRulerAverage = "RULER avg";
+inline constexpr const char* kBabilongAverage = "BABILong qa1-5 avg";
+
+struct ReportOptions {
+  std::string baseline_attn = "dense";  // else the first config whose mode is dense
+  stats::BootstrapOptions bootstrap;
+};
+
+// A config column: ours (a directory label) or a reference (from --reference).
+struct ConfigColumn {
+  std::string label;  // as shown: "dense", "ref: paper/star"
+  std::string mode;   // "dense", "star", "ring", "" (unknown), "reference"
+  int hosts = 0;
+  bool reference = false;
+};
+
+struct ScoreCell {
+  double score = 0;  // 0-100
+  int64_t n = 0;     // samples; for the average rows, tasks averaged
+};
+
+// Paired difference of one config vs the baseline on identical samples, in points (0-100).
+struct DeltaCell {
+  double baseline = 0;   // baseline accuracy on the paired samples
+  double candidate = 0;  // this config's accuracy on the paired samples
+  stats::Interval delta;  // estimate, lo, hi (points), n = paired samples
+  int64_t unpaired = 0;   // samples of either side without a partner
+};
+
+struct TimingRow {
+  std::string length;
+  std::string config;
+  std::string mode;
+  int hosts = 0;
+  int64_t n = 0;  // samples with timing
+  double seconds_per_sample = 0;
+  // Mean time of the other config / mean time of this one, over the samples both ran; 0 when
+  // there is no such config (or it is this one).
+  double speedup_vs_baseline = 0;
+  double speedup_vs_ring = 0;
+  double phase1_critical_s = 0;
+  double phase2_critical_s = 0;
+  double decode_critical_s = 0;
+  std::vector<double> host_phase1_s;  // mean per host
+};
+
+struct ModelReport {
+  std::string model;
+  std::vector<ConfigColumn> configs;  // ours (baseline first), then references
+  std::string baseline;               // "" when there is none
+  std::string ring;                   // the first ring config, "" when none
+  std::vector<std::string> lengths;   // sorted
+  std::vector<std::string> tasks;     // report order; averages are not in it
+  bool has_ruler = false;
+  bool has_babilong_avg = false;
+  // (task or average row name, length, config label) -> cell
+  std::map<std::tuple<std::string, std::string, std::string>, ScoreCell> scores;
+  std::map<std::tuple<std::string, std::string, std::string>, DeltaCell> deltas;
+  std::vector<TimingRow> timing;  // by length, then config
+};
+
+struct Report {
+  std::string name;
+  std::string dir;
+  nlohmann::json manifest;
+  ReportOptions options;
+  std::vector<ModelReport> models;
+  std::vector<std::string> reference_dirs;
+  std::vector<std::string> warnings;
+};
+
+// Computes every table. Throws Error when a named --baseline-attn is not among the configs.
+Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& references,
+                   const std::vector<std::string>& reference_dirs, const ReportOptions& options);
+
+// The Markdown report; plots (paths relative to the report folder) are linked when given, by
+// model.
+std::string RenderMarkdown(const Report& report,
+                           const std::map<std::string, std::vector<std::pair<std::string,
+                                                                             std::string>>>&
+                               plots = {});
+
+// scores.csv: model,length,task,config,mode,reference,score,n
+std::string ScoresCsv(const Report& report);
+// deltas.csv: model,length,task,config,baseline,n_paired,unpaired,baseline_score,score,delta,
+//             ci_lo,ci_hi,confidence,resamples,seed
+std::string DeltasCsv(const Report& report);
+// timing.csv: model,length,config,mode,hosts,n,seconds_per_sample,speedup_vs_<baseline>,
+//             speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,
+//             phase1_host_s (per host, ';'-separated)
+std::string TimingCsv(const Report& report);
+
+// Number formatting shared with compare: "12.34", signed "+1.20", "[-3.00, +0.50]".
+std::string Fixed2(double x);
+std::string Signed2(double x);
+
+}  // namespace starattn::report

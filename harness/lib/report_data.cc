@@ -1,0 +1,413 @@
+#include "harness/lib/report_data.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/common/error.h"
+#include "harness/lib/jsonl.h"
+#include "ruler/tasks.h"
+
+namespace fs = std::filesystem;
+
+namespace starattn::report {
+namespace {
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// BABILong task number (qa1..qa20), 0 otherwise.
+int BabilongNumber(std::string_view task) {
+  if (!task.starts_with("qa") || task.size() < 3 || task.size() > 4) return 0;
+  if (!AllDigits(task.substr(2)) || task[2] == '0') return 0;
+  const int n = std::stoi(std::string(task.substr(2)));
+  return n >= 1 && n <= 20 ? n : 0;
+}
+
+int RulerIndex(std::string_view task) {
+  const auto& all = ruler::AllTasks();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].name == task) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+double NumberOr(const nlohmann::json& j, const char* key, double fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Fail("{}: cannot read", path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> SortedSubdirs(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory()) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+// ---- Length labels ----------------------------------------------------------------------------
+
+int64_t LengthTokens(std::string_view label) {
+  if (AllDigits(label) && label.size() <= 12) return std::stoll(std::string(label));
+  if (label.size() >= 2 && (label.back() == 'k' || label.back() == 'K')) {
+    const std::string_view num = label.substr(0, label.size() - 1);
+    if (AllDigits(num) && num.size() <= 9) return std::stoll(std::string(num)) * 1024;
+  }
+  return -1;
+}
+
+std::string LengthLabelOf(int64_t tokens) {
+  if (tokens > 0 && tokens % 1024 == 0) return fmt::format("{}k", tokens / 1024);
+  if (tokens > 0 && tokens % 1000 == 0) return fmt::format("{}k", tokens / 1000);
+  return std::to_string(tokens);
+}
+
+bool LengthLess(const std::string& a, const std::string& b) {
+  const int64_t ta = LengthTokens(a), tb = LengthTokens(b);
+  if ((ta < 0) != (tb < 0)) return ta >= 0;  // lengths first
+  if (ta != tb) return ta < tb;
+  return a < b;
+}
+
+void SortLengths(std::vector<std::string>& labels) {
+  std::sort(labels.begin(), labels.end(), LengthLess);
+}
+
+bool IsRulerTask(std::string_view task) { return ruler::FindTask(task) != nullptr; }
+
+bool IsBabilongQa1To5(std::string_view task) {
+  const int n = BabilongNumber(task);
+  return n >= 1 && n <= 5;
+}
+
+bool TaskLess(const std::string& a, const std::string& b) {
+  auto rank = [](const std::string& t) {
+    if (const int r = RulerIndex(t); r >= 0) return std::pair<int, int>(0, r);
+    if (const int n = BabilongNumber(t); n > 0) return std::pair<int, int>(1, n);
+    return std::pair<int, int>(2, 0);
+  };
+  const auto ra = rank(a), rb = rank(b);
+  if (ra != rb) return ra < rb;
+  return a < b;
+}
+
+// ---- Scored samples ---------------------------------------------------------------------------
+
+PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRegistry& metrics,
+                                  const std::string& length_fallback) {
+  PredictionFile file;
+  file.path = path;
+  if (!fs::is_regular_file(path)) Fail("{}: no such file", path);
+  std::map<std::string, std::vector<ruler::Prediction>> by_length;
+  std::set<std::string> seen;
+  bool have_attn = false;
+  cli::ForEachJsonLine(path, /*allow_partial_last=*/true, [&](nlohmann::json j, int64_t line) {
+    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line);
+    const auto pred = j.find("pred");
+    if (pred == j.end() || !pred->is_string()) Fail("{}:{}: no string field \"pred\"", path, line);
+    const auto task = j.find("task");
+    if (task == j.end() || !task->is_string()) Fail("{}:{}: no string field \"task\"", path, line);
+    ruler::Prediction p;
+    p.task = task->get<std::string>();
+    p.pred = pred->get<std::string>();
+    const char* ref_key = j.contains("outputs") ? "outputs" : j.contains("output") ? "output" : nullptr;
+    if (ref_key == nullptr) Fail("{}:{}: no field \"outputs\" (or \"output\")", path, line);
+    const nlohmann::json& refs = j[ref_key];
+    if (refs.is_string()) {
+      p.references = {refs.get<std::string>()};
+    } else if (refs.is_array() && !refs.empty() &&
+               std::all_of(refs.begin(), refs.end(), [](const auto& r) { return r.is_string(); })) {
+      p.references = refs.get<std::vector<std::string>>();
+    } else {
+      Fail("{}:{}: \"{}\" must be a string or a non-empty list of strings", path, line, ref_key);
+    }
+    p.index = j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>()
+                                                                     : line - 1;
+    if (j.contains("length_limit") && j["length_limit"].is_number_integer()) {
+      p.length_limit = j["length_limit"].get<int64_t>();
+    }
+
+    ScoredSample s;
+    s.task = p.task;
+    if (j.contains("length_name") && j["length_name"].is_string()) {
+      s.length = j["length_name"].get<std::string>();
+    } else if (p.length_limit > 0) {
+      s.length = LengthLabelOf(p.length_limit);
+    } else {
+      s.length = length_fallback;
+    }
+    s.key = j.contains("sample_key") && j["sample_key"].is_string()
+                ? j["sample_key"].get<std::string>()
+                : fmt::format("{}/{}", p.task, p.index);
+    if (!seen.insert(s.PairKey()).second) {
+      Fail("{}:{}: sample {} (length {}) appears twice", path, line, s.key, s.length);
+    }
+    s.pred_clean = ruler::CleanPrediction(p.pred);
+    if (const auto t = j.find("timing"); t != j.end() && t->is_object()) {
+      SampleTiming timing;
+      timing.total_s = NumberOr(*t, "total_s", 0);
+      timing.phase1_critical_s = NumberOr(*t, "phase1_critical_s", 0);
+      timing.phase2_critical_s = NumberOr(*t, "phase2_critical_s", 0);
+      timing.decode_critical_s = NumberOr(*t, "decode_critical_s", 0);
+      if (const auto h = t->find("hosts"); h != t->end() && h->is_array()) {
+        for (const auto& host : *h) {
+          timing.host_phase1_s.push_back(host.is_object() ? NumberOr(host, "phase1_s", 0) : 0);
+        }
+      }
+      s.timing = std::move(timing);
+    }
+    if (!have_attn) {
+      if (const auto a = j.find("attn"); a != j.end() && a->is_object()) {
+        have_attn = true;
+        if (a->contains("mode") && (*a)["mode"].is_string()) {
+          file.attn.mode = (*a)["mode"].get<std::string>();
+        }
+        file.attn.hosts = static_cast<int>(NumberOr(*a, "hosts", 0));
+        file.attn.block_size = static_cast<int64_t>(NumberOr(*a, "block_size", 0));
+        file.attn.anchor_size = static_cast<int64_t>(NumberOr(*a, "anchor_size", 0));
+      }
+    }
+
+    // The long inputs are not needed to score (metrics read the answers and the question).
+    j.erase("input_context");
+    j.erase("input");
+    p.record = std::move(j);
+    const std::string metric = ruler::DefaultMetricForTask(p.task);
+    if (metric.empty()) Fail("{}:{}: task '{}' has no known metric", path, line, p.task);
+    const ruler::MetricFn* fn = metrics.Find(metric);
+    if (fn == nullptr) {
+      Fail("{}:{}: task '{}': metric '{}' is not registered", path, line, p.task, metric);
+    }
+    s.score = (*fn)(std::vector<ruler::Prediction>{p}) / 100.0;
+    file.samples.push_back(std::move(s));
+    by_length[file.samples.back().length].push_back(std::move(p));
+  });
+  for (auto& [length, preds] : by_length) {
+    // One length label may still hold several length_limits (e.g. hand-made files): score them
+    // as one group rather than fail.
+    for (auto& p : preds) p.length_limit = -1;
+    file.task_scores[length] = ruler::ScorePredictions(preds, metrics, {});
+  }
+  return file;
+}
+
+// ---- The results tree -------------------------------------------------------------------------
+
+ResultsTree ReadResultsTree(const std::string& dir, const ruler::MetricRegistry& metrics) {
+  ResultsTree tree;
+  tree.dir = dir;
+  const fs::path root(dir);
+  if (!fs::is_directory(root)) Fail("{}: no such results directory", dir);
+  tree.name = fs::weakly_canonical(root).filename().string();
+  const fs::path manifest = root / "manifest.json";
+  if (fs::is_regular_file(manifest)) {
+    try {
+      tree.manifest = nlohmann::json::parse(ReadText(manifest.string()));
+    } catch (const nlohmann::json::exception& e) {
+      Fail("{}: invalid JSON: {}", manifest.string(), e.what());
+    }
+    if (tree.manifest.contains("name") && tree.manifest["name"].is_string()) {
+      tree.name = tree.manifest["name"].get<std::string>();
+    }
+  }
+  // Attention labels in the order of the sweep config.
+  std::vector<std::string> attn_order;
+  if (tree.manifest.is_object() && tree.manifest.contains("config")) {
+    const auto& cfg = tree.manifest["config"];
+    if (cfg.is_object() && cfg.contains("attention") && cfg["attention"].is_array()) {
+      for (const auto& a : cfg["attention"]) {
+        if (a.is_object() && a.contains("label") && a["label"].is_string()) {
+          attn_order.push_back(a["label"].get<std::string>());
+        }
+      }
+    }
+  }
+  auto attn_rank = [&](const std::string& label) {
+    const auto it = std::find(attn_order.begin(), attn_order.end(), label);
+    return static_cast<size_t>(it - attn_order.begin());
+  };
+  for (const std::string& model : SortedSubdirs(root)) {
+    std::vector<std::string> attns = SortedSubdirs(root / model);
+    std::stable_sort(attns.begin(), attns.end(), [&](const std::string& a, const std::string& b) {
+      return attn_rank(a) < attn_rank(b);
+    });
+    for (const std::string& attn : attns) {
+      std::vector<std::string> lengths = SortedSubdirs(root / model / attn);
+      SortLengths(lengths);
+      for (const std::string& length : lengths) {
+        const fs::path pred = root / model / attn / length / "pred.jsonl";
+        if (!fs::is_regular_file(pred)) continue;
+        ConfigRun run{model, attn, length, ReadPredictionFile(pred.string(), metrics, length)};
+        if (run.file.samples.empty()) {
+          tree.warnings.push_back(fmt::format("{}: no predictions yet, skipped", pred.string()));
+          continue;
+        }
+        tree.runs.push_back(std::move(run));
+      }
+    }
+  }
+  if (tree.runs.empty()) {
+    Fail("{}: no predictions found (expected <model>/<attn>/<length>/pred.jsonl below it)", dir);
+  }
+  return tree;
+}
+
+// ---- Reference-format results -----------------------------------------------------------------
+
+std::vector<std::string> SplitCsvLine(std::string_view line) {
+  std::vector<std::string> out;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(std::move(field));
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  out.push_back(std::move(field));
+  return out;
+}
+
+std::string CsvField(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::vector<ReferenceScore> ParseReferenceSummaryCsv(const std::string& text,
+                                                     const std::string& where) {
+  std::map<std::string, std::vector<std::string>> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields = SplitCsvLine(line);
+    if (fields.empty()) continue;
+    const std::string head = fields.front();
+    if (head == "Tasks" || head == "Score" || head == "Nulls") {
+      fields.erase(fields.begin());
+      rows[head] = std::move(fields);
+    }
+  }
+  if (!rows.contains("Tasks") || !rows.contains("Score")) {
+    Fail("{}: not a RULER summary.csv (no \"Tasks\" and \"Score\" rows)", where);
+  }
+  const auto& tasks = rows["Tasks"];
+  const auto& scores = rows["Score"];
+  if (scores.size() != tasks.size()) {
+    Fail("{}: {} tasks but {} scores", where, tasks.size(), scores.size());
+  }
+  if (rows.contains("Nulls") && rows["Nulls"].size() != tasks.size()) {
+    Fail("{}: {} tasks but {} nulls", where, tasks.size(), rows["Nulls"].size());
+  }
+  std::vector<ReferenceScore> out;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    ReferenceScore r;
+    r.task = tasks[i];
+    if (r.task.empty()) Fail("{}: task {} has no name", where, i + 1);
+    try {
+      size_t used = 0;
+      r.score = std::stod(scores[i], &used);
+      if (used != scores[i].size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      Fail("{}: task {}: score '{}' is not a number", where, r.task, scores[i]);
+    }
+    if (rows.contains("Nulls")) {
+      const std::string& nulls = rows["Nulls"][i];
+      const size_t slash = nulls.find('/');
+      if (slash == std::string::npos || !AllDigits(nulls.substr(0, slash)) ||
+          !AllDigits(nulls.substr(slash + 1))) {
+        Fail("{}: task {}: nulls '{}' is not \"empty/total\"", where, r.task, nulls);
+      }
+      r.nulls = std::stoll(nulls.substr(0, slash));
+      r.total = std::stoll(nulls.substr(slash + 1));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<ReferenceRun> ReadReferenceDir(const std::string& dir,
+                                           const std::string& label_prefix) {
+  const fs::path root(dir);
+  if (!fs::is_directory(root)) Fail("{}: no such reference directory", dir);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file() && e.path().filename() == "summary.csv") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) Fail("{}: no summary.csv below it", dir);
+  std::vector<ReferenceRun> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const fs::path& file : files) {
+    ReferenceRun run;
+    run.path = file.string();
+    std::vector<std::string> parts;
+    for (const auto& part : fs::relative(file.parent_path(), root)) {
+      if (part != ".") parts.push_back(part.string());
+    }
+    // The length: the last component that reads as one (at least 1000 tokens, or "Nk").
+    int length_at = -1;
+    for (int i = static_cast<int>(parts.size()) - 1; i >= 0; --i) {
+      const int64_t t = LengthTokens(parts[i]);
+      if (t >= 1000) {
+        length_at = i;
+        break;
+      }
+    }
+    if (length_at < 0) {
+      Fail("{}: no context length in its path (expected a folder like 4096 or 4k)", run.path);
+    }
+    run.length = LengthLabelOf(LengthTokens(parts[length_at]));
+    std::string label;
+    for (int i = 0; i < static_cast<int>(parts.size()); ++i) {
+      if (i == length_at || parts[i] == "synthetic" || parts[i] == "pred") continue;
+      label += (label.empty() ? "" : "/") + parts[i];
+    }
+    if (label.empty()) label = fs::weakly_canonical(root).filename().string();
+    run.label = label_prefix.empty() ? label : label_prefix + "/" + label;
+    if (!seen.insert({run.label, run.length}).second) {
+      Fail("{}: a second summary for reference '{}' at length {}", run.path, run.label,
+           run.length);
+    }
+    run.scores = ParseReferenceSummaryCsv(ReadText(run.path), run.path);
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
+}  // namespace starattn::report

@@ -1,0 +1,92 @@
+// Sweep config validation: every malformed config is a one-line error naming file and place.
+#include "harness/lib/sweep_config.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/common/error.h"
+
+namespace starattn::cli {
+namespace {
+
+nlohmann::json Valid() {
+  return nlohmann::json::parse(R"({
+    "name": "t", "samples": 2, "seed": 1, "template": "chat",
+    "models": [{"label": "m", "path": "models/x.gguf"}],
+    "ruler": {"tasks": ["niah_single_1"], "lengths": [4096, "8k"], "books": "data/books"},
+    "babilong": {"tasks": ["qa1"], "lengths": ["2k"]},
+    "attention": [{"label": "dense", "mode": "dense"},
+                  {"label": "star", "mode": "star", "hosts": 2, "block": "L/4", "anchor": 512},
+                  {"label": "ring", "mode": "ring", "hosts": 4}]
+  })");
+}
+
+void ExpectError(const nlohmann::json& j, const std::string& needle) {
+  try {
+    ParseSweepConfigJson(j, "cfg.json");
+    ADD_FAILURE() << "accepted; wanted an error containing: " << needle;
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("cfg.json: "), std::string::npos) << msg;
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+TEST(SweepConfigTest, ParsesAValidConfig) {
+  const SweepConfig c = ParseSweepConfigJson(Valid(), "cfg.json");
+  EXPECT_EQ(c.name, "t");
+  ASSERT_EQ(c.benchmarks.size(), 2u);
+  EXPECT_EQ(c.benchmarks[0].lengths, (std::vector<std::string>{"4096", "8k"}));
+  ASSERT_EQ(c.attention.size(), 3u);
+  const DistConfig star = c.attention[1].At(LengthTokens("ruler", "8k"));
+  EXPECT_EQ(star.block_size, 2048);
+  EXPECT_EQ(star.anchor_size, 512);
+  EXPECT_EQ(star.hosts, 2);
+  EXPECT_EQ(c.attention[2].At(4096).mode, AttnMode::kRing);
+}
+
+TEST(SweepConfigTest, Lengths) {
+  EXPECT_EQ(LengthTokens("ruler", "4k"), 4096);
+  EXPECT_EQ(LengthTokens("babilong", "4k"), 4000);
+  EXPECT_EQ(LengthTokens("ruler", "4096"), 4096);
+  EXPECT_EQ(LengthLabel("4096"), "4k");
+  EXPECT_EQ(LengthLabel("131072"), "128k");
+  EXPECT_EQ(LengthLabel("4K"), "4k");
+  EXPECT_EQ(LengthLabel("1000"), "1000");
+  EXPECT_THROW(LengthTokens("ruler", "four"), Error);
+}
+
+TEST(SweepConfigTest, ValidationErrors) {
+  auto with = [](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = Valid();
+    edit(j);
+    return j;
+  };
+  ExpectError(with([](auto& j) { j.erase("name"); }), "'name' must be a non-empty string");
+  ExpectError(with([](auto& j) { j["colour"] = 1; }), "unknown key 'colour'");
+  ExpectError(with([](auto& j) { j["models"] = nlohmann::json::array(); }), "'models' must be a non-empty list");
+  ExpectError(with([](auto& j) { j["models"].push_back(j["models"][0]); }), "duplicate model label 'm'");
+  ExpectError(with([](auto& j) { j.erase("ruler"); j.erase("babilong"); }), "at least one benchmark");
+  ExpectError(with([](auto& j) { j["ruler"]["lengths"] = {"4q"}; }), "'4q' is not a length");
+  ExpectError(with([](auto& j) { j["ruler"].erase("tasks"); }), "needs 'tasks' and 'lengths'");
+  ExpectError(with([](auto& j) { j["samples"] = 0; }), "'samples' must be a positive integer");
+  ExpectError(with([](auto& j) { j["attention"][0]["mode"] = "sparse"; }), "unknown attention mode 'sparse'");
+  ExpectError(with([](auto& j) { j["attention"][0]["hosts"] = 2; }), "dense attention runs on one host");
+  ExpectError(with([](auto& j) { j["attention"][1].erase("block"); }), "star needs 'block'");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "L/0"; }), "must divide by a positive number");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "half"; }), "expected a token count or \"L/k\"");
+  ExpectError(with([](auto& j) { j["attention"][2]["block"] = 64; }), "apply to star only");
+  ExpectError(with([](auto& j) { j["attention"][1]["label"] = "dense"; }), "duplicate attention label 'dense'");
+  ExpectError(with([](auto& j) { j["attention"][1]["anchor_source"] = "middle"; }), "unknown anchor source");
+  ExpectError(with([](auto& j) { j["attention"][1]["hosts"] = 0; }), "hosts must be a positive integer");
+}
+
+TEST(SweepConfigTest, ShippedConfigsParse) {
+  for (const char* name : {"demo", "ruler-smollm2", "paper-llama3.1-8b"}) {
+    EXPECT_NO_THROW(ParseSweepConfig(std::string(STARATTN_SOURCE_DIR) + "/tasks/" + name + ".json"))
+        << name;
+  }
+}
+
+}  // namespace
+}  // namespace starattn::cli
