@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <unordered_map>
 
@@ -543,25 +544,25 @@ std::string DeltasCsv(const Report& report) {
 }
 
 std::string TimingCsv(const Report& report) {
-  std::string out;
+  std::string out =
+      "model,length,config,mode,hosts,n,seconds_per_sample,baseline,speedup_vs_baseline,ring,"
+      "speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,phase1_host_s\n";
+  auto opt = [](double x) { return x > 0 ? fmt::format("{:.4f}", x) : std::string(); };
   for (const ModelReport& m : report.models) {
-    if (out.empty()) {
-      out = "model,length,config,mode,hosts,n,seconds_per_sample,speedup_vs_baseline,"
-            "speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,"
-            "phase1_host_s\n";
-    }
     for (const TimingRow& t : m.timing) {
       std::string hosts;
-      for (const double h : t.host_phase1_s) hosts += fmt::format("{}{:.6f}", hosts.empty() ? "" : ";", h);
-      auto opt = [](double x) { return x > 0 ? fmt::format("{:.4f}", x) : std::string(); };
-      out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{:.6f},{:.6f},{:.6f},{}\n",
+      for (const double h : t.host_phase1_s) {
+        hosts += fmt::format("{}{:.6f}", hosts.empty() ? "" : ";", h);
+      }
+      out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{},{},{:.6f},{:.6f},{:.6f},{}\n",
                          CsvField(m.model), CsvField(t.length), CsvField(t.config),
                          CsvField(t.mode), t.hosts, t.n, t.seconds_per_sample,
-                         opt(t.speedup_vs_baseline), opt(t.speedup_vs_ring), t.phase1_critical_s,
-                         t.phase2_critical_s, t.decode_critical_s, hosts);
+                         CsvField(m.baseline), opt(t.speedup_vs_baseline), CsvField(m.ring),
+                         opt(t.speedup_vs_ring), t.phase1_critical_s, t.phase2_critical_s,
+                         t.decode_critical_s, hosts);
     }
   }
-  return out.empty() ? "model,length,config,mode,hosts,n,seconds_per_sample\n" : out;
+  return out;
 }
 
 }  // namespace starattn::report

@@ -104,9 +104,9 @@ std::string ScoresCsv(const Report& report);
 // deltas.csv: model,length,task,config,baseline,n_paired,unpaired,baseline_score,score,delta,
 //             ci_lo,ci_hi,confidence,resamples,seed
 std::string DeltasCsv(const Report& report);
-// timing.csv: model,length,config,mode,hosts,n,seconds_per_sample,speedup_vs_<baseline>,
-//             speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,
-//             phase1_host_s (per host, ';'-separated)
+// timing.csv: model,length,config,mode,hosts,n,seconds_per_sample,baseline,speedup_vs_baseline,
+//             ring,speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,
+//             phase1_host_s (mean per host, ';'-separated)
 std::string TimingCsv(const Report& report);
 
 // Number formatting shared with compare: "12.34", signed "+1.20", "[-3.00, +0.50]".
