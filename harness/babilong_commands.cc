@@ -18,6 +18,7 @@
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "harness/cli.h"
+#include "harness/lib/jsonl.h"
 #include "ruler/scoring.h"
 
 namespace po = boost::program_options;
@@ -26,18 +27,6 @@ namespace fs = std::filesystem;
 namespace starattn::cli {
 namespace {
 
-// Parses args against desc; prints help and returns false when --help was given.
-bool Parse(const std::vector<std::string>& args, po::options_description& desc,
-           po::variables_map& vm, const char* usage) {
-  desc.add_options()("help,h", "show this help");
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << usage << "\n\n" << desc << "\n";
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
 
 // The tokenizer of --model (a .gguf file or a Hugging Face folder with tokenizer.json) or of
 // --tokenizer (a tokenizer.json or a .gguf file); the model's weights are not loaded.
@@ -142,7 +131,7 @@ int RunGenerate(const std::vector<std::string>& args) {
       "books", po::value<std::string>(),
       "folder of .txt books for the background text (default: data/books, from tools/fetch_books)");
   po::variables_map vm;
-  if (!Parse(
+  if (!ParseCommandLine(
           args, desc, vm,
           "usage: starattn generate-babilong (--model M | --tokenizer T) --lengths L... --out DIR\n"
           "         [--tasks qa1..qa5] [--samples N] [--seed S] [--template base|chat|auto]\n"
@@ -215,7 +204,7 @@ int RunEval(const std::vector<std::string>& args) {
       "match", po::value<std::string>()->default_value("word"),
       "label matching: word (whole words) or substring (the reference's exact behaviour)");
   po::variables_map vm;
-  if (!Parse(args, desc, vm,
+  if (!ParseCommandLine(args, desc, vm,
              "usage: starattn eval-babilong --pred FILE... [--out DIR] [--match word|substring]")) {
     return 0;
   }

@@ -18,6 +18,7 @@
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "harness/cli.h"
+#include "harness/lib/jsonl.h"
 #include "ruler/data.h"
 #include "ruler/generate.h"
 #include "ruler/scoring.h"
@@ -29,18 +30,6 @@ namespace fs = std::filesystem;
 namespace starattn::cli {
 namespace {
 
-// Parses args against desc; prints help and returns false when --help was given.
-bool Parse(const std::vector<std::string>& args, po::options_description& desc,
-           po::variables_map& vm, const char* usage) {
-  desc.add_options()("help,h", "show this help");
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << usage << "\n\n" << desc << "\n";
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
 
 // Values of a multi-token option, commas also separating.
 std::vector<std::string> SplitList(const std::vector<std::string>& values) {
@@ -142,7 +131,7 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
       ("hotpotqa", po::value<std::string>(), "HotpotQA dev distractor JSON (qa_2)")
       ("threads,t", po::value<int>()->default_value(0), "threads (0 = all cores)");
   po::variables_map vm;
-  if (!Parse(args, desc, vm,
+  if (!ParseCommandLine(args, desc, vm,
              "usage: starattn generate-ruler (--model PATH | --tokenizer FILE) --lengths N... --out DIR\n"
              "         [--tasks LIST|all] [--samples N] [--seed S] [--template base|chat|auto]\n"
              "         [--essays DIR | --books DIR] [--wordlists DIR] [--squad FILE] [--hotpotqa FILE]\n\n"
@@ -356,7 +345,7 @@ int RunEval(const std::vector<std::string>& args) {
        "metric for every task (NAME) or one task (TASK=NAME); default by task name: RULER's qa_1/qa_2 "
        "string_match_part, other RULER tasks string_match_all, BABILong's qa1..qa20 babilong");
   po::variables_map vm;
-  if (!Parse(args, desc, vm, "usage: starattn eval --pred FILE... [--out DIR] [--metric [TASK=]NAME...]")) {
+  if (!ParseCommandLine(args, desc, vm, "usage: starattn eval --pred FILE... [--out DIR] [--metric [TASK=]NAME...]")) {
     return 0;
   }
   const auto files = vm["pred"].as<std::vector<std::string>>();

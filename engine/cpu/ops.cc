@@ -1,6 +1,9 @@
 #include "engine/cpu/ops.h"
 
 #include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -222,6 +225,12 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
       }
     }
   }
+}
+
+void EnableFlushDenormals() {
+#if defined(__SSE__)
+  _mm_setcsr(_mm_getcsr() | 0x8040);  // FTZ (bit 15) | DAZ (bit 6)
+#endif
 }
 
 int64_t Argmax(const float* x, int64_t n) {

@@ -151,6 +151,12 @@ struct AttnCase {
   int64_t q_offset, k_offset;
 };
 
+void PrintTo(const AttnCase& c, std::ostream* os) {
+  *os << "n_q=" << c.n_q << " n_kv=" << c.n_kv << " heads=" << c.n_heads << "/" << c.n_kv_heads
+      << " head_dim=" << c.head_dim << (c.causal ? " causal" : " non-causal")
+      << " q_offset=" << c.q_offset << " k_offset=" << c.k_offset;
+}
+
 class AttentionTest : public ::testing::TestWithParam<AttnCase> {};
 
 TEST_P(AttentionTest, MatchesOracle) {

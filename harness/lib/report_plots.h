@@ -32,11 +32,15 @@ std::string FindExecutable(const std::string& name);
 PlotSet WritePlots(const Report& report, const std::string& out_dir,
                    const std::string& gnuplot = "gnuplot");
 
-// The gnuplot scripts' text, exposed for tests (file names relative to the script's folder).
-std::string AccuracyScript(const ModelReport& m, const std::string& row, const std::string& dat,
-                           const std::string& stem);
-std::string DeltaScript(const ModelReport& m, const std::string& config, double confidence,
-                        const std::string& dat, const std::string& stem);
-std::string TimeScript(const ModelReport& m, const std::string& dat, const std::string& stem);
+// One plot of one model: its data (.dat) and script (.gp), which writes <stem>.png and <stem>.svg.
+struct Plot {
+  std::string stem;   // file name without extension, e.g. "accuracy_ruler"
+  std::string title;
+  std::string dat;    // the .dat text
+  std::string gp;     // the .gp text (reads <stem>.dat from its own folder)
+};
+
+// The plots of one model (no files written).
+std::vector<Plot> MakePlots(const ModelReport& m, double confidence);
 
 }  // namespace starattn::report

@@ -1,0 +1,95 @@
+// The paired bootstrap: deterministic for a seed, exact on degenerate data, and calibrated on
+// data whose sampling distribution is known.
+#include "harness/lib/stats.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/common/error.h"
+
+namespace starattn::stats {
+namespace {
+
+TEST(StatsTest, SplitMixBelowIsInRangeAndCoversIt) {
+  SplitMix64 rng(7);
+  std::vector<int> counts(5, 0);
+  for (int i = 0; i < 5000; ++i) {
+    const uint64_t k = rng.Below(5);
+    ASSERT_LT(k, 5u);
+    ++counts[k];
+  }
+  for (const int c : counts) EXPECT_NEAR(c, 1000, 150);
+}
+
+TEST(StatsTest, QuantileInterpolatesLikeNumpy) {
+  const std::vector<double> v = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0), 1);
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 1), 4);
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.5), 2.5);   // numpy.quantile([1,2,3,4], 0.5)
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.25), 1.75); // numpy.quantile([1,2,3,4], 0.25)
+}
+
+TEST(StatsTest, ConstantDifferencesGiveAPointInterval) {
+  const Interval i = PairedBootstrap(std::vector<double>{-25, -25, -25}, {});
+  EXPECT_DOUBLE_EQ(i.estimate, -25);
+  EXPECT_DOUBLE_EQ(i.lo, -25);
+  EXPECT_DOUBLE_EQ(i.hi, -25);
+  EXPECT_EQ(i.n, 3);
+  const Interval z = PairedBootstrap(std::vector<double>(10, 0.0), {});
+  EXPECT_EQ(z.lo, 0);
+  EXPECT_EQ(z.hi, 0);
+}
+
+TEST(StatsTest, SameSeedSameIntervalOtherSeedClose) {
+  const std::vector<double> d = {0, 100, -100, 0, 0, 100, 0, -100, 100, 0, 0, 100};
+  BootstrapOptions o;
+  SCOPED_TRACE("seed " + std::to_string(o.seed));
+  const Interval a = PairedBootstrap(d, o), b = PairedBootstrap(d, o);
+  EXPECT_EQ(a.lo, b.lo);
+  EXPECT_EQ(a.hi, b.hi);
+  EXPECT_LE(a.lo, a.estimate);
+  EXPECT_GE(a.hi, a.estimate);
+  o.seed += 1;
+  const Interval c = PairedBootstrap(d, o);
+  EXPECT_NEAR(c.lo, a.lo, 10);
+  EXPECT_NEAR(c.hi, a.hi, 10);
+}
+
+// Differences in {0, 1} with mean 0.5 over n = 400 samples: the mean's standard error is
+// 0.5 / sqrt(400) = 0.025, so the 95% interval is about 0.5 -+ 1.96 * 0.025 = [0.451, 0.549].
+TEST(StatsTest, IntervalWidthMatchesTheNormalApproximation) {
+  std::vector<double> d;
+  for (int i = 0; i < 400; ++i) d.push_back(i % 2);
+  BootstrapOptions o;
+  o.resamples = 4000;
+  const Interval i = PairedBootstrap(d, o);
+  EXPECT_DOUBLE_EQ(i.estimate, 0.5);
+  EXPECT_NEAR(i.lo, 0.451, 0.01);
+  EXPECT_NEAR(i.hi, 0.549, 0.01);
+}
+
+TEST(StatsTest, PoolingWeighsSamplesOrGroups) {
+  // Group A: 1 sample of 100; group B: 3 samples of 0.
+  const std::vector<std::vector<double>> g = {{100}, {0, 0, 0}, {}};
+  EXPECT_DOUBLE_EQ(PairedBootstrap(g, Pooling::kSamples, {}).estimate, 25);
+  const Interval by_group = PairedBootstrap(g, Pooling::kGroups, {});
+  EXPECT_DOUBLE_EQ(by_group.estimate, 50);
+  // Inside each group every resample is constant: the interval is the point.
+  EXPECT_DOUBLE_EQ(by_group.lo, 50);
+  EXPECT_DOUBLE_EQ(by_group.hi, 50);
+  EXPECT_EQ(by_group.n, 4);
+}
+
+TEST(StatsTest, BadOptionsAndNoSamplesAreErrors) {
+  BootstrapOptions o;
+  o.confidence = 1.0;
+  EXPECT_THROW(PairedBootstrap(std::vector<double>{1}, o), Error);
+  o = {};
+  o.resamples = 0;
+  EXPECT_THROW(PairedBootstrap(std::vector<double>{1}, o), Error);
+  EXPECT_THROW(PairedBootstrap(std::vector<double>{}, {}), Error);
+}
+
+}  // namespace
+}  // namespace starattn::stats
