@@ -41,6 +41,7 @@ void CheckBootstrap(const stats::BootstrapOptions& b) {
 
 int ReportMain(const std::vector<std::string>& args) {
   po::options_description desc("report options");
+  // clang-format off
   desc.add_options()
       ("results", po::value<std::string>(), "results folder (results/<name>; or positional)")
       ("out,o", po::value<std::string>(), "output folder (default: RESULTS/report)")
@@ -54,6 +55,7 @@ int ReportMain(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(20241127), "bootstrap seed")
       ("gnuplot", po::value<std::string>()->default_value("gnuplot"), "gnuplot executable")
       ("no-plots", "write no plots");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("results", 1);
   po::variables_map vm;
@@ -69,7 +71,9 @@ int ReportMain(const std::vector<std::string>& args) {
     return 0;
   }
   po::notify(vm);
-  if (!vm.count("results")) throw po::error("missing RESULTS_DIR (usage: starattn report RESULTS_DIR)");
+  if (!vm.count("results")) {
+    throw po::error("missing RESULTS_DIR (usage: starattn report RESULTS_DIR)");
+  }
   const std::string format = vm["format"].as<std::string>();
   if (format != "md" && format != "csv" && format != "both") {
     throw po::error("--format must be md, csv or both, got '" + format + "'");
@@ -93,8 +97,8 @@ int ReportMain(const std::vector<std::string>& args) {
   }
   report::Report rep = report::BuildReport(tree, refs, ref_dirs, opts);
 
-  const fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>())
-                                       : fs::path(dir) / "report";
+  const fs::path out =
+      vm.count("out") ? fs::path(vm["out"].as<std::string>()) : fs::path(dir) / "report";
   fs::create_directories(out);
   report::PlotSet plots;
   if (!vm.count("no-plots")) {
@@ -133,6 +137,7 @@ int RunReport(const std::vector<std::string>& args) {
 
 int CompareMain(const std::vector<std::string>& args) {
   po::options_description desc("compare options");
+  // clang-format off
   desc.add_options()
       ("baseline,b", po::value<std::string>()->required(),
        "baseline run: <model>/<attn> folder, <length> folder or pred.jsonl")
@@ -143,6 +148,7 @@ int CompareMain(const std::vector<std::string>& args) {
       ("resamples", po::value<int>()->default_value(2000), "bootstrap resamples")
       ("seed", po::value<uint64_t>()->default_value(20241127), "bootstrap seed")
       ("json", po::value<std::string>(), "also write the numbers to this JSON file");
+  // clang-format on
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
                         "usage: starattn compare --baseline RUN --candidate RUN [--max-drop P] "
@@ -161,8 +167,10 @@ int CompareMain(const std::vector<std::string>& args) {
   CheckBootstrap(opts.bootstrap);
   const std::string base = vm["baseline"].as<std::string>();
   const std::string cand = vm["candidate"].as<std::string>();
-  const auto b = report::ReadRunSamples(base, ruler::GlobalMetrics());
-  const auto c = report::ReadRunSamples(cand, ruler::GlobalMetrics());
+  std::vector<std::string> notes;
+  const auto b = report::ReadRunSamples(base, ruler::GlobalMetrics(), &notes);
+  const auto c = report::ReadRunSamples(cand, ruler::GlobalMetrics(), &notes);
+  for (const auto& n : notes) std::cerr << "compare: warning: " << n << "\n";
   const report::CompareResult r = report::Compare(b, c, opts);
   std::cout << report::RenderCompare(r, opts, base, cand);
   if (vm.count("json")) {

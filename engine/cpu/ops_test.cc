@@ -183,7 +183,9 @@ TEST_P(AttentionTest, MatchesOracle) {
     num += (double(out[i]) - out_ref[i]) * (double(out[i]) - out_ref[i]);
     den += double(out_ref[i]) * out_ref[i];
   }
-  if (den > 0) EXPECT_LT(std::sqrt(num / den), 1e-5) << "relative error of out";
+  if (den > 0) {
+    EXPECT_LT(std::sqrt(num / den), 1e-5) << "relative error of out";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

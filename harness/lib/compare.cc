@@ -68,15 +68,24 @@ nlohmann::ordered_json RowJson(const CompareRow& r) {
 }  // namespace
 
 std::vector<ScoredSample> ReadRunSamples(const std::string& path,
-                                         const ruler::MetricRegistry& metrics) {
+                                         const ruler::MetricRegistry& metrics,
+                                         std::vector<std::string>* notes) {
+  auto read = [&](const std::string& file, const std::string& length) {
+    PredictionFile f = ReadPredictionFile(file, metrics, length);
+    if (f.torn_last_line && notes != nullptr) {
+      notes->push_back(fmt::format(
+          "{}: the last line is incomplete (a run in progress or killed): skipped", file));
+    }
+    return std::move(f.samples);
+  };
   const fs::path p(path);
   if (fs::is_regular_file(p)) {
     const std::string fallback = p.parent_path().filename().string();
-    return ReadPredictionFile(path, metrics, LengthTokens(fallback) > 0 ? fallback : "").samples;
+    return read(path, LengthTokens(fallback) > 0 ? fallback : "");
   }
   if (!fs::is_directory(p)) Fail("{}: no such file or directory", path);
   if (fs::is_regular_file(p / "pred.jsonl")) {
-    return ReadPredictionFile((p / "pred.jsonl").string(), metrics, p.filename().string()).samples;
+    return read((p / "pred.jsonl").string(), p.filename().string());
   }
   std::vector<std::string> lengths;
   for (const auto& e : fs::directory_iterator(p)) {
@@ -85,16 +94,17 @@ std::vector<ScoredSample> ReadRunSamples(const std::string& path,
     }
   }
   if (lengths.empty()) {
-    Fail("{}: no predictions (expected a pred.jsonl file, a <length> folder holding one, or a "
-         "<model>/<attn> folder with <length>/pred.jsonl below it)",
-         path);
+    Fail(
+        "{}: no predictions (expected a pred.jsonl file, a <length> folder holding one, or a "
+        "<model>/<attn> folder with <length>/pred.jsonl below it)",
+        path);
   }
   SortLengths(lengths);
   std::vector<ScoredSample> out;
   std::map<std::string, std::string> seen;  // pair key -> file
   for (const std::string& l : lengths) {
     const std::string file = (p / l / "pred.jsonl").string();
-    for (ScoredSample& s : ReadPredictionFile(file, metrics, l).samples) {
+    for (ScoredSample& s : read(file, l)) {
       if (const auto [it, fresh] = seen.emplace(s.PairKey(), file); !fresh) {
         Fail("{}: sample {} (length {}) is also in {}", file, s.key, s.length, it->second);
       }
@@ -130,9 +140,10 @@ CompareResult Compare(const std::vector<ScoredSample>& baseline,
   }
   r.only_baseline = r.baseline_samples - paired;
   if (paired == 0) {
-    Fail("no sample is in both runs ({} baseline, {} candidate samples): compare runs of the "
-         "same task files",
-         r.baseline_samples, r.candidate_samples);
+    Fail(
+        "no sample is in both runs ({} baseline, {} candidate samples): compare runs of the "
+        "same task files",
+        r.baseline_samples, r.candidate_samples);
   }
   std::vector<std::vector<Pair>> all;
   for (const auto& [key, pairs] : groups) {
@@ -159,9 +170,10 @@ std::string RenderCompare(const CompareResult& r, const CompareOptions& options,
       "paired bootstrap: {}% CI, {} resamples, seed {}\n\n",
       baseline_name, r.baseline_samples, candidate_name, r.candidate_samples, r.overall.delta.n,
       r.only_baseline, r.only_candidate, ci, boot.resamples, boot.seed);
-  out += fmt::format("| length | task | n | baseline | candidate | delta | {}% CI | same pred | "
-                     "same correct | |\n",
-                     ci);
+  out += fmt::format(
+      "| length | task | n | baseline | candidate | delta | {}% CI | same pred | "
+      "same correct | |\n",
+      ci);
   out += "|---|---|---:|---:|---:|---:|---|---:|---:|---|\n";
   auto line = [&](const CompareRow& row, bool bold) {
     const std::string b = bold ? "**" : "";
@@ -175,9 +187,10 @@ std::string RenderCompare(const CompareResult& r, const CompareOptions& options,
   out += line(r.overall, true);
   out += fmt::format(
       "\nresult: {}: overall delta {} points, {}% CI [{}, {}]; a regression is an upper bound "
-      "below -{} (--max-drop)\n",
+      "below {} (--max-drop {})\n",
       r.regression ? "REGRESSION" : "PASS", Signed2(r.overall.delta.estimate), ci,
-      Signed2(r.overall.delta.lo), Signed2(r.overall.delta.hi), Fixed2(options.max_drop));
+      Signed2(r.overall.delta.lo), Signed2(r.overall.delta.hi), Fixed2(-options.max_drop),
+      Fixed2(options.max_drop));
   return out;
 }
 

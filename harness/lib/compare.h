@@ -7,10 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "harness/lib/report_data.h"
 #include "harness/lib/stats.h"
@@ -24,8 +23,10 @@ inline constexpr int kCompareUsageError = 2;
 
 // The samples of a run: a pred.jsonl file, a <length> folder holding pred.jsonl, or a
 // <model>/<attn> folder with <length>/pred.jsonl below it. Throws Error when there is none.
+// Notes (e.g. a torn last line that was skipped) are appended to `notes` when given.
 std::vector<ScoredSample> ReadRunSamples(const std::string& path,
-                                         const ruler::MetricRegistry& metrics);
+                                         const ruler::MetricRegistry& metrics,
+                                         std::vector<std::string>* notes = nullptr);
 
 struct CompareOptions {
   double max_drop = 0;  // points (0-100)
@@ -33,13 +34,13 @@ struct CompareOptions {
 };
 
 struct CompareRow {
-  std::string length;  // "all" for the overall row
-  std::string task;    // "overall" for the overall row
-  double baseline = 0;   // accuracy (0-100) on the paired samples
+  std::string length;   // "all" for the overall row
+  std::string task;     // "overall" for the overall row
+  double baseline = 0;  // accuracy (0-100) on the paired samples
   double candidate = 0;
-  stats::Interval delta;  // points; n = paired samples
-  double same_pred = 0;     // fraction of pairs with identical cleaned predictions
-  double same_correct = 0;  // fraction of pairs with identical per-sample scores
+  stats::Interval delta;          // points; n = paired samples
+  double same_pred = 0;           // fraction of pairs with identical cleaned predictions
+  double same_correct = 0;        // fraction of pairs with identical per-sample scores
   bool significant_drop = false;  // delta.hi < -max_drop
 };
 

@@ -63,7 +63,8 @@ void AddAverage(ModelReport& m, const std::string& row, bool (*pick)(std::string
         sum += it->second.score;
         ++k;
       }
-      if (k > 0) m.scores[{row, length, c.label}] = {ruler::Round2(sum / static_cast<double>(k)), k};
+      if (k > 0)
+        m.scores[{row, length, c.label}] = {ruler::Round2(sum / static_cast<double>(k)), k};
     }
   }
 }
@@ -113,8 +114,8 @@ double SpeedupOver(const ConfigRun& run, const ConfigRun& other) {
   return mine > 0 ? theirs / mine : 0;
 }
 
-void AddDeltas(ModelReport& m, const std::map<std::pair<std::string, std::string>,
-                                              const ConfigRun*>& runs,
+void AddDeltas(ModelReport& m,
+               const std::map<std::pair<std::string, std::string>, const ConfigRun*>& runs,
                const stats::BootstrapOptions& boot) {
   if (m.baseline.empty()) return;
   for (const ConfigColumn& c : m.configs) {
@@ -162,8 +163,8 @@ void AddDeltas(ModelReport& m, const std::map<std::pair<std::string, std::string
   }
 }
 
-void AddTiming(ModelReport& m, const std::map<std::pair<std::string, std::string>,
-                                              const ConfigRun*>& runs) {
+void AddTiming(ModelReport& m,
+               const std::map<std::pair<std::string, std::string>, const ConfigRun*>& runs) {
   for (const std::string& length : m.lengths) {
     for (const ConfigColumn& c : m.configs) {
       if (c.reference) continue;
@@ -241,8 +242,8 @@ std::string ManifestLine(const nlohmann::json& m) {
   };
   std::vector<std::string> parts;
   if (const std::string c = str("git_commit"); !c.empty()) {
-    const bool dirty = m.contains("git_dirty") && m["git_dirty"].is_boolean() &&
-                       m["git_dirty"].get<bool>();
+    const bool dirty =
+        m.contains("git_dirty") && m["git_dirty"].is_boolean() && m["git_dirty"].get<bool>();
     parts.push_back(fmt::format("commit {}{}", c.substr(0, 12), dirty ? " (dirty tree)" : ""));
   }
   if (const std::string v = str("version"); !v.empty()) parts.push_back("version " + v);
@@ -326,8 +327,8 @@ Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& ref
     }
     if (m.baseline.empty()) {
       report.warnings.push_back(fmt::format(
-          "model {}: no baseline config (no '{}' label and no dense-mode config): no deltas",
-          model, wanted));
+          "model {}: no baseline config (no '{}' label and no dense-mode config): no deltas", model,
+          wanted));
     } else {
       std::stable_partition(m.configs.begin(), m.configs.end(),
                             [&](const ConfigColumn& c) { return c.label == m.baseline; });
@@ -379,17 +380,19 @@ std::string RenderMarkdown(
   const int ci = static_cast<int>(std::lround(boot.confidence * 100));
   std::string md = fmt::format("# Star Attention results: {}\n\n", report.name);
   md += fmt::format("- Results: `{}` ({})\n", report.dir, ManifestLine(report.manifest));
-  md += "- Scores: each task's metric (RULER string match, BABILong answer match), 0-100, with "
-        "the number of samples in parentheses (for the averages: the number of tasks "
-        "averaged).\n";
+  md +=
+      "- Scores: each task's metric (RULER string match, BABILong answer match), 0-100, with "
+      "the number of samples in parentheses (for the averages: the number of tasks "
+      "averaged).\n";
   md += fmt::format(
       "- Deltas: config minus baseline in points on identical samples (same task, length and "
       "sample), with a paired bootstrap {}% CI ({} resamples, seed {}); averages weight tasks "
       "equally.\n",
       ci, boot.resamples, boot.seed);
-  md += "- Time: mean wall time per sample (`timing.total_s`); speedup = the other config's mean "
-        "time / this one's, over the samples both ran; critical paths are the slowest host's "
-        "time per phase.\n";
+  md +=
+      "- Time: mean wall time per sample (`timing.total_s`); speedup = the other config's mean "
+      "time / this one's, over the samples both ran; critical paths are the slowest host's "
+      "time per phase.\n";
   for (const auto& d : report.reference_dirs) {
     md += fmt::format("- Reference results (columns `ref: ...`): `{}`\n", d);
   }
@@ -532,10 +535,10 @@ std::string DeltasCsv(const Report& report) {
           if (it == m.deltas.end()) continue;
           const DeltaCell& d = it->second;
           out += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{},{}\n",
-                             CsvField(m.model), CsvField(length), CsvField(task),
-                             CsvField(c.label), CsvField(m.baseline), d.delta.n, d.unpaired,
-                             d.baseline, d.candidate, d.delta.estimate, d.delta.lo, d.delta.hi,
-                             boot.confidence, boot.resamples, boot.seed);
+                             CsvField(m.model), CsvField(length), CsvField(task), CsvField(c.label),
+                             CsvField(m.baseline), d.delta.n, d.unpaired, d.baseline, d.candidate,
+                             d.delta.estimate, d.delta.lo, d.delta.hi, boot.confidence,
+                             boot.resamples, boot.seed);
         }
       }
     }
@@ -556,10 +559,9 @@ std::string TimingCsv(const Report& report) {
       }
       out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{},{},{:.6f},{:.6f},{:.6f},{}\n",
                          CsvField(m.model), CsvField(t.length), CsvField(t.config),
-                         CsvField(t.mode), t.hosts, t.n, t.seconds_per_sample,
-                         CsvField(m.baseline), opt(t.speedup_vs_baseline), CsvField(m.ring),
-                         opt(t.speedup_vs_ring), t.phase1_critical_s, t.phase2_critical_s,
-                         t.decode_critical_s, hosts);
+                         CsvField(t.mode), t.hosts, t.n, t.seconds_per_sample, CsvField(m.baseline),
+                         opt(t.speedup_vs_baseline), CsvField(m.ring), opt(t.speedup_vs_ring),
+                         t.phase1_critical_s, t.phase2_critical_s, t.decode_critical_s, hosts);
     }
   }
   return out;

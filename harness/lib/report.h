@@ -40,8 +40,8 @@ struct ScoreCell {
 
 // Paired difference of one config vs the baseline on identical samples, in points (0-100).
 struct DeltaCell {
-  double baseline = 0;   // baseline accuracy on the paired samples
-  double candidate = 0;  // this config's accuracy on the paired samples
+  double baseline = 0;    // baseline accuracy on the paired samples
+  double candidate = 0;   // this config's accuracy on the paired samples
   stats::Interval delta;  // estimate, lo, hi (points), n = paired samples
   int64_t unpaired = 0;   // samples of either side without a partner
 };
@@ -94,10 +94,9 @@ Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& ref
 
 // The Markdown report; plots (paths relative to the report folder) are linked when given, by
 // model.
-std::string RenderMarkdown(const Report& report,
-                           const std::map<std::string, std::vector<std::pair<std::string,
-                                                                             std::string>>>&
-                               plots = {});
+std::string RenderMarkdown(
+    const Report& report,
+    const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& plots = {});
 
 // scores.csv: model,length,task,config,mode,reference,score,n
 std::string ScoresCsv(const Report& report);

@@ -127,7 +127,9 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
     ruler::Prediction p;
     p.task = task->get<std::string>();
     p.pred = pred->get<std::string>();
-    const char* ref_key = j.contains("outputs") ? "outputs" : j.contains("output") ? "output" : nullptr;
+    const char* ref_key = j.contains("outputs")  ? "outputs"
+                          : j.contains("output") ? "output"
+                                                 : nullptr;
     if (ref_key == nullptr) Fail("{}:{}: no field \"outputs\" (or \"output\")", path, line);
     const nlohmann::json& refs = j[ref_key];
     if (refs.is_string()) {
@@ -139,7 +141,7 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
       Fail("{}:{}: \"{}\" must be a string or a non-empty list of strings", path, line, ref_key);
     }
     p.index = j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>()
-                                                                     : line - 1;
+                                                                    : line - 1;
     if (j.contains("length_limit") && j["length_limit"].is_number_integer()) {
       p.length_limit = j["length_limit"].get<int64_t>();
     }
@@ -199,6 +201,14 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
     file.samples.push_back(std::move(s));
     by_length[file.samples.back().length].push_back(std::move(p));
   });
+  {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in.tellg();
+    if (size > 0) {
+      in.seekg(size - 1);
+      file.torn_last_line = in.get() != '\n';
+    }
+  }
   for (auto& [length, preds] : by_length) {
     // One length label may still hold several length_limits (e.g. hand-made files): score them
     // as one group rather than fail.
@@ -255,6 +265,11 @@ ResultsTree ReadResultsTree(const std::string& dir, const ruler::MetricRegistry&
         const fs::path pred = root / model / attn / length / "pred.jsonl";
         if (!fs::is_regular_file(pred)) continue;
         ConfigRun run{model, attn, length, ReadPredictionFile(pred.string(), metrics, length)};
+        if (run.file.torn_last_line) {
+          tree.warnings.push_back(
+              fmt::format("{}: the last line is incomplete (a run in progress or killed): skipped",
+                          pred.string()));
+        }
         if (run.file.samples.empty()) {
           tree.warnings.push_back(fmt::format("{}: no predictions yet, skipped", pred.string()));
           continue;
@@ -401,8 +416,7 @@ std::vector<ReferenceRun> ReadReferenceDir(const std::string& dir,
     if (label.empty()) label = fs::weakly_canonical(root).filename().string();
     run.label = label_prefix.empty() ? label : label_prefix + "/" + label;
     if (!seen.insert({run.label, run.length}).second) {
-      Fail("{}: a second summary for reference '{}' at length {}", run.path, run.label,
-           run.length);
+      Fail("{}: a second summary for reference '{}' at length {}", run.path, run.label, run.length);
     }
     run.scores = ParseReferenceSummaryCsv(ReadText(run.path), run.path);
     out.push_back(std::move(run));

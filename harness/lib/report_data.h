@@ -5,12 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ruler/scoring.h"
 
@@ -66,6 +65,7 @@ struct PredictionFile {
   // as summary.csv has them).
   std::map<std::string, std::vector<ruler::TaskScore>> task_scores;
   AttnInfo attn;
+  bool torn_last_line = false;  // the file ends without a newline: that line was skipped
 };
 
 // Reads and scores one pred.jsonl. Each sample is scored with its task's default metric

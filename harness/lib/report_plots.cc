@@ -208,11 +208,12 @@ Plot DeltaPlot(const ModelReport& m, const std::string& config, double confidenc
   const int ci = static_cast<int>(std::lround(confidence * 100));
   Plot p;
   p.stem = "delta_" + FileSafe(config);
-  p.title = fmt::format("{}: {} minus {}, accuracy per task ({}% CI)", m.model, config,
-                        m.baseline, ci);
-  p.dat = fmt::format("# accuracy delta (points) of {} vs {} per task, with the paired bootstrap "
-                      "{}% CI\n# task",
-                      config, m.baseline, ci);
+  p.title =
+      fmt::format("{}: {} minus {}, accuracy per task ({}% CI)", m.model, config, m.baseline, ci);
+  p.dat = fmt::format(
+      "# accuracy delta (points) of {} vs {} per task, with the paired bootstrap "
+      "{}% CI\n# task",
+      config, m.baseline, ci);
   for (const auto& l : lengths) p.dat += fmt::format("\t{0}_delta\t{0}_lo\t{0}_hi", l);
   p.dat += "\n";
   double lo = 0, hi = 0;
@@ -251,8 +252,9 @@ Plot DeltaPlot(const ModelReport& m, const std::string& config, double confidenc
              Num(std::max(-105.0, lo - pad)), Num(std::min(105.0, hi + pad)),
              GpString(fmt::format("accuracy delta, {} - {} (points)", config, m.baseline)));
   if (lo == 0 && hi == 0) {
-    p.gp += "set label \"every delta and interval is 0: identical scores\" at graph 0.5, 0.9 "
-            "center\n";
+    p.gp +=
+        "set label \"every delta and interval is 0: identical scores\" at graph 0.5, 0.9 "
+        "center\n";
   }
   static const char* kLengthColours[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
                                          "#8172b3", "#937860", "#da8bc3", "#8c8c8c"};
@@ -328,16 +330,16 @@ std::string FindExecutable(const std::string& name) {
 std::vector<Plot> MakePlots(const ModelReport& m, double confidence) {
   std::vector<Plot> plots;
   if (NumericLengths(m).empty()) return plots;
-  if (m.has_ruler) plots.push_back(AccuracyPlot(m, kRulerAverage, "accuracy_ruler", "RULER average"));
+  if (m.has_ruler)
+    plots.push_back(AccuracyPlot(m, kRulerAverage, "accuracy_ruler", "RULER average"));
   if (m.has_babilong_avg) {
     plots.push_back(
         AccuracyPlot(m, kBabilongAverage, "accuracy_babilong", "BABILong qa1-qa5 average"));
   }
   for (const ConfigColumn& c : m.configs) {
     if (c.reference || c.label == m.baseline) continue;
-    const bool any = std::any_of(m.deltas.begin(), m.deltas.end(), [&](const auto& d) {
-      return std::get<2>(d.first) == c.label;
-    });
+    const bool any = std::any_of(m.deltas.begin(), m.deltas.end(),
+                                 [&](const auto& d) { return std::get<2>(d.first) == c.label; });
     if (any) plots.push_back(DeltaPlot(m, c.label, confidence));
   }
   if (!m.timing.empty()) plots.push_back(TimePlot(m));

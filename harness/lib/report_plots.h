@@ -34,10 +34,10 @@ PlotSet WritePlots(const Report& report, const std::string& out_dir,
 
 // One plot of one model: its data (.dat) and script (.gp), which writes <stem>.png and <stem>.svg.
 struct Plot {
-  std::string stem;   // file name without extension, e.g. "accuracy_ruler"
+  std::string stem;  // file name without extension, e.g. "accuracy_ruler"
   std::string title;
-  std::string dat;    // the .dat text
-  std::string gp;     // the .gp text (reads <stem>.dat from its own folder)
+  std::string dat;  // the .dat text
+  std::string gp;   // the .gp text (reads <stem>.dat from its own folder)
 };
 
 // The plots of one model (no files written).

@@ -104,6 +104,7 @@ TEST_F(ReportTest, TaskScoresMatchHandComputed) {
     const char* length;
     double dense, star;
   };
+  // clang-format off
   const Row rows[] = {
       // task            length  dense   star
       {"niah_single_1",  "2k",   100.0,  75.0},   // [1,1,1,1]      [1,1,0,1]
@@ -113,6 +114,7 @@ TEST_F(ReportTest, TaskScoresMatchHandComputed) {
       {"vt",             "4k",   100.0,  75.0},   // [1,1,1,1]      [1,.75,1,.25]
       {"qa1",            "4k",   50.0,   50.0},   // [1,0,1,0]      [0,1,1,0]
   };
+  // clang-format on
   for (const Row& r : rows) {
     SCOPED_TRACE(std::string(r.task) + " " + r.length);
     EXPECT_DOUBLE_EQ(Score(r.task, r.length, "dense").score, r.dense);
@@ -124,10 +126,10 @@ TEST_F(ReportTest, TaskScoresMatchHandComputed) {
 
 TEST_F(ReportTest, AveragesMatchHandComputed) {
   // RULER average over niah_single_1 and vt; BABILong qa1-qa5 over qa1 alone.
-  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "2k", "dense").score, 87.5);   // (100 + 75) / 2
-  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "2k", kStar).score, 68.75);    // (75 + 62.5) / 2
-  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "4k", "dense").score, 87.5);   // (75 + 100) / 2
-  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "4k", kStar).score, 62.5);     // (50 + 75) / 2
+  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "2k", "dense").score, 87.5);  // (100 + 75) / 2
+  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "2k", kStar).score, 68.75);   // (75 + 62.5) / 2
+  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "4k", "dense").score, 87.5);  // (75 + 100) / 2
+  EXPECT_DOUBLE_EQ(Score(kRulerAverage, "4k", kStar).score, 62.5);    // (50 + 75) / 2
   EXPECT_EQ(Score(kRulerAverage, "4k", kStar).n, 2);
   EXPECT_DOUBLE_EQ(Score(kBabilongAverage, "2k", kStar).score, 50.0);
   EXPECT_EQ(Score(kBabilongAverage, "2k", kStar).n, 1);
@@ -139,6 +141,7 @@ TEST_F(ReportTest, DeltasMatchHandComputedAndTheirIntervalsContainThem) {
     const char* length;
     double base, cand, delta;
   };
+  // clang-format off
   const Row rows[] = {
       // task            length  dense  star   star - dense (per-sample diffs x100)
       {"niah_single_1",  "2k",   100,   75,    -25},     // [0,0,-100,0]
@@ -151,6 +154,7 @@ TEST_F(ReportTest, DeltasMatchHandComputedAndTheirIntervalsContainThem) {
       {kRulerAverage,    "4k",   87.5,  62.5,  -25},     // (-25 - 25) / 2
       {kBabilongAverage, "2k",   75,    50,    -25},
   };
+  // clang-format on
   for (const Row& r : rows) {
     SCOPED_TRACE(std::string(r.task) + " " + r.length);
     const DeltaCell d = Delta(r.task, r.length, kStar);
@@ -358,7 +362,9 @@ TEST(ReportErrorsTest, TornLastLineIsSkippedAndDuplicatesRejected) {
   std::getline(in, second);
   std::ofstream(d / "pred.jsonl") << first << "\n" << second.substr(0, 40);
   const ruler::MetricRegistry metrics = TestMetrics();
-  EXPECT_EQ(ReadPredictionFile((d / "pred.jsonl").string(), metrics).samples.size(), 1u);
+  const PredictionFile torn = ReadPredictionFile((d / "pred.jsonl").string(), metrics);
+  EXPECT_EQ(torn.samples.size(), 1u);
+  EXPECT_TRUE(torn.torn_last_line);
   std::ofstream(d / "dup.jsonl") << first << "\n" << first << "\n";
   ExpectOneLineError([&] { ReadPredictionFile((d / "dup.jsonl").string(), metrics); },
                      "appears twice");
@@ -382,9 +388,9 @@ TEST_F(ReportTest, PlotDataAndScripts) {
   const std::vector<Plot> plots = MakePlots(M(), 0.95);
   std::vector<std::string> stems;
   for (const auto& p : plots) stems.push_back(p.stem);
-  EXPECT_EQ(stems, (std::vector<std::string>{"accuracy_ruler", "accuracy_babilong",
-                                             "delta_star-h2-b4", "delta_ring-h2",
-                                             "time_per_sample"}));
+  EXPECT_EQ(stems,
+            (std::vector<std::string>{"accuracy_ruler", "accuracy_babilong", "delta_star-h2-b4",
+                                      "delta_ring-h2", "time_per_sample"}));
   EXPECT_NE(plots[0].dat.find("2048\t2k\t87.5000\t68.7500\t87.5000\n"), std::string::npos)
       << plots[0].dat;
   EXPECT_NE(plots[2].dat.find("niah_single_1\t-25.0000\t-75.0000\t0.0000\t-25.0000\t"),

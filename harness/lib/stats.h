@@ -44,7 +44,7 @@ struct Interval {
   double estimate = 0;  // the statistic on the observed samples
   double lo = 0;
   double hi = 0;
-  int64_t n = 0;        // samples (pairs) in all groups
+  int64_t n = 0;  // samples (pairs) in all groups
 };
 
 // How the groups' mean differences are combined into the statistic.

@@ -26,8 +26,8 @@ TEST(StatsTest, QuantileInterpolatesLikeNumpy) {
   const std::vector<double> v = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(QuantileSorted(v, 0), 1);
   EXPECT_DOUBLE_EQ(QuantileSorted(v, 1), 4);
-  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.5), 2.5);   // numpy.quantile([1,2,3,4], 0.5)
-  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.25), 1.75); // numpy.quantile([1,2,3,4], 0.25)
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.5), 2.5);    // numpy.quantile([1,2,3,4], 0.5)
+  EXPECT_DOUBLE_EQ(QuantileSorted(v, 0.25), 1.75);  // numpy.quantile([1,2,3,4], 0.25)
 }
 
 TEST(StatsTest, ConstantDifferencesGiveAPointInterval) {

@@ -118,7 +118,13 @@ SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src
           const std::string s = l.is_number_integer() ? std::to_string(l.get<int64_t>())
                                 : l.is_string()       ? l.get<std::string>()
                                                       : std::string("?");
-          if (LengthTokens(bench, s) <= 0) Fail("{}: {}.lengths: {} is not positive", src, where, s);
+          int64_t tokens = 0;
+          try {
+            tokens = LengthTokens(bench, s);
+          } catch (const Error& e) {
+            Fail("{}: {}.lengths: {}", src, where, e.what());
+          }
+          if (tokens <= 0) Fail("{}: {}.lengths: {} is not positive", src, where, s);
           sb.lengths.push_back(s);
         }
       } else if (v.is_string()) {
