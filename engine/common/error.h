@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace starattn {
@@ -20,6 +21,10 @@ template <typename... Args>
 [[noreturn]] void Fail(fmt::format_string<Args...> format, Args&&... args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
+
+// File-supplied text made safe for a one-line message: control bytes become \xNN, and text
+// longer than max_chars is cut with "...".
+std::string Printable(std::string_view s, size_t max_chars = 80);
 
 // CHECK-style guard for conditions that depend on input data (never for programming errors).
 #define STARATTN_REQUIRE(cond, ...)      \

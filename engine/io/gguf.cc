@@ -79,22 +79,6 @@ size_t MinEncodedSize(uint32_t t) {
   return FixedSize(t);
 }
 
-// Makes file-supplied names safe for a one-line message: control bytes become \xNN and long
-// names are cut.
-std::string Printable(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
-}
 
 // Bounds-checked cursor over the mapped bytes.
 class Reader {

@@ -37,21 +37,6 @@ size_t DtypeSize(std::string_view dtype) {
   return 0;
 }
 
-// Makes file-supplied text safe for a one-line message.
-std::string Printable(std::string_view s) {
-  constexpr size_t kMax = 120;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
-}
 
 // A non-negative JSON integer, or an Error naming `what`.
 uint64_t ToU64(const json& j, const std::string& path, const std::string& what) {
@@ -59,14 +44,14 @@ uint64_t ToU64(const json& j, const std::string& path, const std::string& what) 
   if (j.is_number_integer() && j.get<int64_t>() >= 0) {
     return static_cast<uint64_t>(j.get<int64_t>());
   }
-  Fail("{}: {} must be a non-negative integer, got {}", path, what, Printable(j.dump()));
+  Fail("{}: {} must be a non-negative integer, got {}", path, what, Printable(j.dump(), 120));
 }
 
 json ParseJson(std::string_view text, const std::string& path, std::string_view what) {
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    Fail("{}: invalid JSON {}: {}", path, what, Printable(e.what()));
+    Fail("{}: invalid JSON {}: {}", path, what, Printable(e.what(), 120));
   }
 }
 
@@ -99,12 +84,12 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
     std::set<std::string> shards;
     for (const auto& [name, file] : j["weight_map"].items()) {
       if (!file.is_string()) {
-        Fail("{}: weight_map entry '{}' is not a string", index_path, Printable(name));
+        Fail("{}: weight_map entry '{}' is not a string", index_path, Printable(name, 120));
       }
       const std::string shard = file.get<std::string>();
       if (shard.empty() || fs::path(shard).is_absolute() || shard.find("..") != std::string::npos) {
-        Fail("{}: weight_map entry '{}' names an invalid shard '{}'", index_path, Printable(name),
-             Printable(shard));
+        Fail("{}: weight_map entry '{}' names an invalid shard '{}'", index_path, Printable(name, 120),
+             Printable(shard, 120));
       }
       weight_map.emplace(name, shard);
       shards.insert(shard);
@@ -114,15 +99,15 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
     for (const std::string& shard : shards) {
       const fs::path p = fs::path(dir) / shard;
       if (!fs::is_regular_file(p, ec)) {
-        Fail("{}: shard '{}' listed in weight_map does not exist", index_path, Printable(shard));
+        Fail("{}: shard '{}' listed in weight_map does not exist", index_path, Printable(shard, 120));
       }
       c.AddFile(p.string());
     }
     for (const auto& [name, shard] : weight_map) {
       const SafeTensor* t = c.Find(name);
       if (t == nullptr || t->file != (fs::path(dir) / shard).string()) {
-        Fail("{}: tensor '{}' is not in its shard '{}'", index_path, Printable(name),
-             Printable(shard));
+        Fail("{}: tensor '{}' is not in its shard '{}'", index_path, Printable(name, 120),
+             Printable(shard, 120));
       }
     }
     return c;
@@ -154,7 +139,7 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
   std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> ranges;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
-    const std::string pname = Printable(name);
+    const std::string pname = Printable(name, 120);
     if (!entry.is_object()) Fail("{}: tensor '{}': entry is not an object", path, pname);
     if (!entry.contains("dtype") || !entry["dtype"].is_string()) {
       Fail("{}: tensor '{}': missing string \"dtype\"", path, pname);
@@ -171,7 +156,7 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
     t.file = path;
     t.dtype = entry["dtype"].get<std::string>();
     const size_t elem = DtypeSize(t.dtype);
-    if (elem == 0) Fail("{}: tensor '{}' has unknown dtype '{}'", path, pname, Printable(t.dtype));
+    if (elem == 0) Fail("{}: tensor '{}' has unknown dtype '{}'", path, pname, Printable(t.dtype, 120));
     uint64_t n = 1;
     for (const json& d : entry["shape"]) {
       const uint64_t dim = ToU64(d, path, fmt::format("tensor '{}' shape entry", pname));
@@ -192,7 +177,7 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
     }
     if (n > std::numeric_limits<uint64_t>::max() / elem || end - begin != n * elem) {
       Fail("{}: tensor '{}' has {} bytes but shape {} of {} needs {}", path, pname, end - begin,
-           Printable(entry["shape"].dump()), t.dtype, n * elem);
+           Printable(entry["shape"].dump(), 120), t.dtype, n * elem);
     }
     t.data = base + data_start + begin;
     t.nbytes = static_cast<size_t>(end - begin);
@@ -205,8 +190,8 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i - 1].first.second > ranges[i].first.first) {
-      Fail("{}: tensors '{}' and '{}' overlap", path, Printable(ranges[i - 1].second),
-           Printable(ranges[i].second));
+      Fail("{}: tensors '{}' and '{}' overlap", path, Printable(ranges[i - 1].second, 120),
+           Printable(ranges[i].second, 120));
     }
   }
   files_.push_back(std::move(file));
@@ -231,7 +216,7 @@ std::vector<float> SafetensorsCheckpoint::ReadF32(const SafeTensor& t) const {
     }
   } else {
     Fail("{}: tensor '{}' has dtype {}, which cannot be read as F32 (supported: F32, F16, BF16)",
-         t.file, Printable(t.name), t.dtype);
+         t.file, Printable(t.name, 120), t.dtype);
   }
   return out;
 }
