@@ -21,5 +21,6 @@ std::vector<Command> RulerCommands();     // generate-ruler, eval (RULER and BAB
 std::vector<Command> BabilongCommands();  // generate-babilong, eval-babilong
 std::vector<Command> ReportCommands();    // report, compare
 std::vector<Command> SweepCommands();     // sweep
+std::vector<Command> BenchCommands();     // bench
 
 }  // namespace starattn::cli

@@ -1,0 +1,371 @@
+// CPU micro-benchmarks of the engine's kernels. Rates are reported as user counters:
+//   GFLOPS  (GEMM, FMA peak, attention)  = 1e9 floating point operations per second
+//   GBps    (MergeStates, dequantization) = 1e9 bytes per second
+//   MBps    (tokenizer)                  = 1e6 input bytes per second
+// Threads: the OpenMP kernels use OMP_NUM_THREADS (default: all cores); the FMA peak runs with
+// 1 and 2 threads explicitly.
+//
+// Run all: build/bench/starattn_bench --benchmark_min_time=0.2
+// One group: build/bench/starattn_bench --benchmark_filter=GEMM
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/attention_state.h"
+#include "engine/cpu/ops.h"
+#include "engine/io/dequant.h"
+#include "engine/io/gguf.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace {
+
+using starattn::GgmlType;
+
+std::vector<float> RandomFloats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: y[n, out] = x[n, in] * w[out, in]^T, the default model's (SmolLM2-135M) projections:
+//   576x576 (q, o), 192x576 (k, v), 1536x576 (gate, up), 576x1536 (down), 49152x576 (LM head).
+void BM_GEMM(benchmark::State& state) {
+  const int64_t n = state.range(0), out = state.range(1), in = state.range(2);
+  const auto x = RandomFloats(n * in, 1);
+  const auto w = RandomFloats(out * in, 2, 0.05f);
+  std::vector<float> y(n * out);
+  for (auto _ : state) {
+    starattn::cpu::MatMul(x.data(), n, in, w.data(), out, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * in * out * 1e-9 * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+  state.counters["threads"] = omp_get_max_threads();
+}
+void GemmArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "out", "in"});
+  for (int64_t n : {1, 16, 512}) {
+    for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
+             {576, 576}, {192, 576}, {1536, 576}, {576, 1536}, {49152, 576}}) {
+      b->Args({n, out, in});
+    }
+  }
+}
+BENCHMARK(BM_GEMM)->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// fp32 FMA peak: independent accumulator chains in registers (enough to cover FMA latency x
+// ports), no memory traffic. FLOPs = 2 per lane per FMA.
+constexpr int64_t kFmaIters = 1 << 22;
+
+double FmaLoopOneThread() {
+#if defined(__AVX512F__)
+  __m512 a0 = _mm512_set1_ps(1.0f), a1 = _mm512_set1_ps(1.1f), a2 = _mm512_set1_ps(1.2f),
+         a3 = _mm512_set1_ps(1.3f), a4 = _mm512_set1_ps(1.4f), a5 = _mm512_set1_ps(1.5f),
+         a6 = _mm512_set1_ps(1.6f), a7 = _mm512_set1_ps(1.7f), a8 = _mm512_set1_ps(1.8f),
+         a9 = _mm512_set1_ps(1.9f), a10 = _mm512_set1_ps(2.0f), a11 = _mm512_set1_ps(2.1f);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
+    a2 = _mm512_fmadd_ps(a2, m, c); a3 = _mm512_fmadd_ps(a3, m, c);
+    a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
+    a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c);
+    a8 = _mm512_fmadd_ps(a8, m, c); a9 = _mm512_fmadd_ps(a9, m, c);
+    a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
+  }
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  benchmark::DoNotOptimize(lanes);
+  return 2.0 * 16 * 12 * kFmaIters;
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256 a0 = _mm256_set1_ps(1.0f), a1 = _mm256_set1_ps(1.1f), a2 = _mm256_set1_ps(1.2f),
+         a3 = _mm256_set1_ps(1.3f), a4 = _mm256_set1_ps(1.4f), a5 = _mm256_set1_ps(1.5f),
+         a6 = _mm256_set1_ps(1.6f), a7 = _mm256_set1_ps(1.7f), a8 = _mm256_set1_ps(1.8f),
+         a9 = _mm256_set1_ps(1.9f), a10 = _mm256_set1_ps(2.0f), a11 = _mm256_set1_ps(2.1f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c);
+    a2 = _mm256_fmadd_ps(a2, m, c); a3 = _mm256_fmadd_ps(a3, m, c);
+    a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
+    a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c);
+    a8 = _mm256_fmadd_ps(a8, m, c); a9 = _mm256_fmadd_ps(a9, m, c);
+    a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
+  }
+  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                           _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, s);
+  benchmark::DoNotOptimize(lanes);
+  return 2.0 * 8 * 12 * kFmaIters;
+#else
+  float a[12];
+  for (int j = 0; j < 12; ++j) a[j] = 1.0f + 0.1f * j;
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    for (int j = 0; j < 12; ++j) a[j] = std::fma(a[j], 0.999999f, 1e-7f);
+  }
+  benchmark::DoNotOptimize(a);
+  return 2.0 * 12 * kFmaIters;
+#endif
+}
+
+void BM_FmaPeak(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  double flops = 0;
+  for (auto _ : state) {
+    double f = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : f)
+    f += FmaLoopOneThread();
+    flops += f;
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+#if defined(__AVX512F__)
+  state.SetLabel("avx512");
+#elif defined(__AVX2__)
+  state.SetLabel("avx2");
+#else
+  state.SetLabel("scalar");
+#endif
+}
+BENCHMARK(BM_FmaPeak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// Attention of L queries over L keys, 9 heads / 3 KV heads, head dim 64 (the default model).
+// FLOPs = 4 * heads * head_dim * visible (q.k and p.v); visible = L^2 (non-causal) or
+// L(L+1)/2 (causal). Arg 2 = 1: one query (decode) over L keys.
+void BM_Attention(benchmark::State& state) {
+  const int64_t L = state.range(0);
+  const bool causal = state.range(1) != 0;
+  const bool decode = state.range(2) != 0;
+  starattn::cpu::AttentionShape s;
+  s.n_q = decode ? 1 : L;
+  s.n_kv = L;
+  s.n_heads = 9;
+  s.n_kv_heads = 3;
+  s.head_dim = 64;
+  starattn::cpu::AttentionMask mask;
+  mask.causal = causal;
+  mask.q_offset = decode ? L - 1 : 0;
+  const auto q = RandomFloats(s.n_q * s.n_heads * s.head_dim, 3);
+  const auto k = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 4);
+  const auto v = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 5);
+  std::vector<float> out(s.n_q * s.n_heads * s.head_dim), lse(s.n_q * s.n_heads);
+  for (auto _ : state) {
+    starattn::cpu::Attention(q.data(), k.data(), v.data(), s, mask, 0.125f, out.data(),
+                             lse.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double visible = decode ? double(L) : causal ? 0.5 * double(L) * (L + 1) : double(L) * L;
+  state.counters["GFLOPS"] = benchmark::Counter(
+      4.0 * s.n_heads * s.head_dim * visible * 1e-9 * state.iterations(),
+      benchmark::Counter::kIsRate);
+  state.SetLabel(decode ? "decode" : causal ? "causal" : "non-causal");
+}
+BENCHMARK(BM_Attention)
+    ->ArgNames({"L", "causal", "decode"})
+    ->ArgsProduct({{1024, 2048, 4096, 8192}, {1, 0}, {0}})
+    ->ArgsProduct({{1024, 4096, 8192}, {1}, {1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// MergeStates: n_states states of n_rows x 64 (rows = tokens x 9 heads). Bytes = every state
+// read once + the result written once.
+void BM_MergeStates(benchmark::State& state) {
+  const int64_t n_states = state.range(0), n_rows = state.range(1), dim = 64;
+  const auto outs = RandomFloats(n_states * n_rows * dim, 6);
+  const auto lses = RandomFloats(n_states * n_rows, 7, 5.0f);
+  std::vector<float> out(n_rows * dim), lse(n_rows);
+  for (auto _ : state) {
+    starattn::cpu::MergeStates(outs.data(), lses.data(), n_states, n_rows, dim, out.data(),
+                               lse.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double bytes = 4.0 * ((n_states + 1) * n_rows * (dim + 1));
+  state.counters["GBps"] =
+      benchmark::Counter(bytes * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MergeStates)
+    ->ArgNames({"states", "rows"})
+    ->ArgsProduct({{2, 4, 8}, {9 * 20, 9 * 512}})
+    ->UseRealTime();
+
+// ---------------------------------------------------------------------------------------------
+// Dequantization of each supported GGUF type: valid random blocks (finite fp16/bf16 scales,
+// random quants), 1M output elements. GB/s of fp32 output.
+uint16_t RandomSmallHalf(std::mt19937& rng) {
+  // Positive halves in [2^-8, 2^-2): exponent 7..12 (bias 15), any mantissa.
+  const uint16_t exp = 7 + rng() % 6;
+  return static_cast<uint16_t>((exp << 10) | (rng() & 0x3FF));
+}
+
+std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const size_t bytes = starattn::RowBytes(type, n);
+  std::vector<uint8_t> buf(bytes);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  auto put_half = [&](uint8_t* p) {
+    const uint16_t h = RandomSmallHalf(rng);
+    std::memcpy(p, &h, 2);
+  };
+  const size_t bb = starattn::BlockBytes(type);
+  const int64_t n_blocks = n / starattn::BlockSize(type);
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    uint8_t* b = buf.data() + i * bb;
+    switch (type) {
+      case GgmlType::kF32: {
+        const float f = std::uniform_real_distribution<float>(-1, 1)(rng);
+        std::memcpy(b, &f, 4);
+        break;
+      }
+      case GgmlType::kF16: {
+        uint16_t h = RandomSmallHalf(rng) | static_cast<uint16_t>((rng() & 1) << 15);
+        std::memcpy(b, &h, 2);
+        break;
+      }
+      case GgmlType::kBF16: {
+        const float f = std::uniform_real_distribution<float>(-1, 1)(rng);
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        const uint16_t h = static_cast<uint16_t>(u >> 16);
+        std::memcpy(b, &h, 2);
+        break;
+      }
+      case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0:
+        put_half(b);
+        break;
+      case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+        put_half(b);
+        put_half(b + 2);
+        break;
+      case GgmlType::kQ6_K:
+        put_half(b + 208);
+        break;
+      default:
+        break;
+    }
+  }
+  return buf;
+}
+
+void BM_Dequantize(benchmark::State& state) {
+  const auto type = static_cast<GgmlType>(state.range(0));
+  constexpr int64_t n = 1 << 20;
+  const auto src = RandomBlocks(type, n, 8);
+  std::vector<float> dst(n);
+  for (auto _ : state) {
+    starattn::Dequantize(type, src.data(), n, dst.data());
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  for (float f : dst) {
+    if (!std::isfinite(f)) {
+      state.SkipWithError("non-finite output: invalid random blocks");
+      break;
+    }
+  }
+  state.SetLabel(starattn::TypeName(static_cast<uint32_t>(type)));
+  state.counters["GBps"] =
+      benchmark::Counter(4.0 * n * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["in_GBps"] = benchmark::Counter(
+      double(src.size()) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+void DequantArgs(benchmark::internal::Benchmark* b) {
+  b->ArgName("type");
+  for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                     GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
+                     GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_1,
+                     GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ8_K}) {
+    if (starattn::IsSupportedType(static_cast<uint32_t>(t))) b->Arg(static_cast<int64_t>(t));
+  }
+}
+BENCHMARK(BM_Dequantize)->Apply(DequantArgs)->UseRealTime();
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer: the default model's tokenizer (STARATTN_BENCH_MODEL overrides the path) encoding a
+// generated English-like text of ~256 KB with digits and punctuation. MB/s of input.
+std::string ModelPath() {
+  if (const char* p = std::getenv("STARATTN_BENCH_MODEL")) return p;
+  return std::string(STARATTN_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+std::string GeneratedText(size_t bytes) {
+  static const char* words[] = {
+      "the",   "star",     "attention", "model",  "reads", "a",       "long",    "context",
+      "in",    "blocks",   "and",       "each",   "host",  "keeps",   "its",     "own",
+      "cache", "of",       "keys",      "values", "while", "query",   "tokens",  "attend",
+      "to",    "all",      "them",      "merged", "exactly", "number", "magic",  "is",
+      "city",  "Paris",    "remember",  "what",   "said",  "Mary",    "went",    "kitchen",
+      "über",  "naïve",    "café",      "東京",    "😀",     "don't",   "it's",    "HTTP"};
+  std::mt19937 rng(9);
+  std::string s;
+  s.reserve(bytes + 64);
+  while (s.size() < bytes) {
+    const int r = rng() % 100;
+    if (r < 5) {
+      s += std::to_string(rng() % 100000);
+    } else {
+      s += words[rng() % (sizeof(words) / sizeof(words[0]))];
+    }
+    const int p = rng() % 40;
+    s += p == 0 ? ". " : p == 1 ? ", " : p == 2 ? "\n" : p == 3 ? "; " : " ";
+  }
+  return s;
+}
+
+void BM_Tokenizer(benchmark::State& state) {
+  const std::string path = ModelPath();
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError(("model not found: " + path).c_str());
+    for (auto _ : state) {
+    }
+    return;
+  }
+  const auto gguf = starattn::GgufFile::Open(path);
+  const auto tok = starattn::Tokenizer::FromGguf(gguf);
+  const std::string text = GeneratedText(static_cast<size_t>(state.range(0)));
+  size_t n_tokens = 0;
+  for (auto _ : state) {
+    const auto ids = tok->Encode(text, false, false);
+    n_tokens = ids.size();
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.counters["MBps"] =
+      benchmark::Counter(text.size() * 1e-6 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["Mtok_per_s"] =
+      benchmark::Counter(n_tokens * 1e-6 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["tokens"] = static_cast<double>(n_tokens);
+}
+BENCHMARK(BM_Tokenizer)->ArgName("bytes")->Arg(256 << 10)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+// As the CLI does: flush denormals before any thread starts (threads inherit it).
+int main(int argc, char** argv) {
+  starattn::cpu::EnableFlushDenormals();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,293 @@
+// bench: end-to-end timings of one attention mode on synthetic contexts of given lengths:
+// phase 1 (context) per host and its critical path (max over hosts), phase 2 (query to the
+// first token), decode tokens/s, KV bytes per host and the process's peak RSS. Prints a table
+// and optionally writes JSON.
+//
+//   starattn bench --model models/SmolLM2-135M-Instruct.Q4_1.gguf --attn dense
+//       --lengths 1024 4096 --decode-tokens 32 --threads 2 --json dense.json
+//   starattn bench --model M --attn star --hosts 4 --block-div 8 --lengths 8192
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "engine/common/error.h"
+#include "engine/model/distributed.h"
+#include "harness/cli.h"
+#include "harness/lib/jsonl.h"
+
+namespace po = boost::program_options;
+
+namespace starattn::cli {
+namespace {
+
+int64_t PeakRssBytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux: kilobytes
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string UtcNow() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Random ordinary (non-special, non-byte-fallback-looking) token ids, or a repeated text.
+std::vector<int32_t> SyntheticContext(const Model& model, int64_t n, const std::string& kind,
+                                      uint32_t seed) {
+  std::vector<int32_t> ids;
+  ids.reserve(n);
+  if (kind == "text") {
+    const std::string para =
+        "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back "
+        "again. One of the special magic numbers for the long context is 4217. ";
+    const auto piece = model.tokenizer().Encode(para, false, false);
+    while (static_cast<int64_t>(ids.size()) < n) {
+      for (int32_t id : piece) {
+        if (static_cast<int64_t>(ids.size()) == n) break;
+        ids.push_back(id);
+      }
+    }
+    return ids;
+  }
+  if (kind != "random") Fail("--context must be random or text, got '{}'", kind);
+  const Tokenizer* tok = model.has_tokenizer() ? &model.tokenizer() : nullptr;
+  const int32_t vocab = static_cast<int32_t>(model.config().vocab_size);
+  std::mt19937 rng(seed);
+  // Skip the low ids (special and byte tokens in most vocabularies).
+  std::uniform_int_distribution<int32_t> dist(std::min<int32_t>(300, vocab - 1), vocab - 1);
+  while (static_cast<int64_t>(ids.size()) < n) {
+    const int32_t id = dist(rng);
+    if (tok != nullptr && tok->IsSpecial(id)) continue;
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+int RunBench(const std::vector<std::string>& args) {
+  po::options_description desc("bench options");
+  desc.add_options()
+      ("model,m", po::value<std::string>()->required(), "model: a .gguf file or a HF directory")
+      ("attn", po::value<std::string>()->default_value("dense"), "attention: dense, star, ring")
+      ("hosts", po::value<int>()->default_value(1), "logical hosts (in-process)")
+      ("block-size", po::value<int64_t>()->default_value(0), "star: context block size in tokens")
+      ("block-div", po::value<int64_t>()->default_value(0),
+       "star: block size = context length / K (instead of --block-size)")
+      ("anchor-size", po::value<int64_t>()->default_value(-1), "star: anchor size (default: block size)")
+      ("lengths", po::value<std::vector<int64_t>>()->multitoken()->required(),
+       "context lengths in tokens (trimmed to fit the model's positions with query + decode)")
+      ("query-tokens", po::value<int64_t>()->default_value(20), "query length in tokens")
+      ("decode-tokens", po::value<int64_t>()->default_value(16), "tokens to generate (>= 1)")
+      ("repeats", po::value<int>()->default_value(1), "runs per length (the table shows medians)")
+      ("warmup", po::value<int>()->default_value(0), "untimed runs before the first length")
+      ("context", po::value<std::string>()->default_value("random"),
+       "synthetic context: random (ordinary token ids) or text (a repeated paragraph)")
+      ("ubatch", po::value<int64_t>()->default_value(512), "tokens per forward chunk in phase 1")
+      ("seed", po::value<uint32_t>()->default_value(1), "seed of the random context")
+      ("json", po::value<std::string>(), "write the results as JSON to this file")
+      ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+  po::variables_map vm;
+  if (!ParseCommandLine(args, desc, vm,
+                        "usage: starattn bench --model M --attn dense|star|ring [--hosts H] "
+                        "[--block-size B | --block-div K] --lengths 1024 4096 ... "
+                        "[--decode-tokens N] [--repeats R] [--json FILE] [--threads T]")) {
+    return 0;
+  }
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
+  if (threads > 0) omp_set_num_threads(threads);
+
+  DistConfig cfg;
+  cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());
+  cfg.hosts = vm["hosts"].as<int>();
+  cfg.anchor_size = vm["anchor-size"].as<int64_t>();
+  cfg.ubatch = vm["ubatch"].as<int64_t>();
+  const int64_t block_size = vm["block-size"].as<int64_t>();
+  const int64_t block_div = vm["block-div"].as<int64_t>();
+  if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
+  if (block_size < 0 || block_div < 0) Fail("--block-size and --block-div must be >= 0");
+  if (block_size > 0 && block_div > 0) Fail("give --block-size or --block-div, not both");
+  if (cfg.mode != AttnMode::kStar && (block_size > 0 || block_div > 0)) {
+    Fail("--block-size / --block-div apply to --attn star only");
+  }
+  if (cfg.mode == AttnMode::kStar && block_size == 0 && block_div == 0) {
+    Fail("--attn star needs --block-size B or --block-div K");
+  }
+  const int64_t query_len = vm["query-tokens"].as<int64_t>();
+  const int64_t decode = vm["decode-tokens"].as<int64_t>();
+  const int repeats = vm["repeats"].as<int>();
+  if (query_len < 1) Fail("--query-tokens must be at least 1");
+  if (decode < 1) Fail("--decode-tokens must be at least 1");
+  if (repeats < 1) Fail("--repeats must be at least 1");
+  const auto lengths = vm["lengths"].as<std::vector<int64_t>>();
+  for (int64_t L : lengths) {
+    if (L < 1) Fail("--lengths must be positive, got {}", L);
+  }
+
+  const auto t_load = std::chrono::steady_clock::now();
+  auto model = Model::Load(vm["model"].as<std::string>());
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+  const int64_t max_pos = model->config().max_positions;
+  const std::string context_kind = vm["context"].as<std::string>();
+  const uint32_t seed = vm["seed"].as<uint32_t>();
+  GenerateOptions opts;
+  opts.max_new_tokens = decode;
+  opts.stop_at_eog = false;
+  opts.ubatch = cfg.ubatch;
+
+  // The query: random ordinary ids too (the content does not matter for timing).
+  const std::vector<int32_t> query = SyntheticContext(*model, query_len, "random", seed + 7);
+  const int n_threads = omp_get_max_threads();
+
+  nlohmann::json out;
+  out["command"] = "bench";
+  out["model"] = vm["model"].as<std::string>();
+  out["attn"] = AttnModeName(cfg.mode);
+  out["hosts"] = cfg.hosts;
+  out["block_size"] = block_size;
+  out["block_div"] = block_div;
+  out["anchor_size"] = cfg.anchor_size;
+  out["ubatch"] = cfg.ubatch;
+  out["threads"] = n_threads;
+  out["hardware_concurrency"] = std::thread::hardware_concurrency();
+  out["query_tokens"] = query_len;
+  out["decode_tokens"] = decode;
+  out["repeats"] = repeats;
+  out["context"] = context_kind;
+  out["date"] = UtcNow();
+  out["model_load_seconds"] = load_seconds;
+  out["runs"] = nlohmann::json::array();
+
+  auto config_for = [&](int64_t L) {
+    DistConfig c = cfg;
+    // --block-div K: ceil(L / K), so that the context splits into exactly K blocks (a floor
+    // would leave a last block of a few tokens, which still pays for a whole anchor).
+    if (cfg.mode == AttnMode::kStar) {
+      c.block_size = block_size > 0 ? block_size : (L + block_div - 1) / block_div;
+    }
+    return c;
+  };
+  auto context_len_for = [&](int64_t L) {
+    return std::min<int64_t>(L, max_pos - query_len - decode);
+  };
+
+  for (int w = 0; w < vm["warmup"].as<int>() && !lengths.empty(); ++w) {
+    const int64_t L = std::min<int64_t>(context_len_for(lengths[0]), 1024);
+    const auto ctx = SyntheticContext(*model, L, context_kind, seed);
+    DistConfig c = cfg;
+    if (cfg.mode == AttnMode::kStar) c.block_size = L / std::max<int64_t>(cfg.hosts, 2);
+    RunInProcess(*model, c, ctx, query, opts);
+  }
+
+  std::printf("starattn bench: %s, attn %s, hosts %d, threads %d, query %lld, decode %lld, "
+              "repeats %d (medians)\n",
+              vm["model"].as<std::string>().c_str(), std::string(AttnModeName(cfg.mode)).c_str(),
+              cfg.hosts, n_threads, static_cast<long long>(query_len),
+              static_cast<long long>(decode), repeats);
+  std::printf("%8s %7s %11s %11s %10s %10s %10s %12s %10s\n", "context", "block", "phase1_s",
+              "prefill_t/s", "ttft_s", "decode_t/s", "kv_MiB/h", "peak_kv_MiB", "rss_MiB");
+  for (int64_t L_req : lengths) {
+    const int64_t L = context_len_for(L_req);
+    if (L < 1) Fail("length {}: no room for the context within {} positions", L_req, max_pos);
+    const DistConfig c = config_for(L);
+    ValidateDistConfig(c, L, query_len, decode, max_pos);
+    const auto ctx = SyntheticContext(*model, L, context_kind, seed);
+    std::vector<double> p1, p2, dec_tps, pre_tps;
+    int64_t max_kv = 0, max_peak_kv = 0;
+    for (int r = 0; r < repeats; ++r) {
+      const SampleResult res = RunInProcess(*model, c, ctx, query, opts);
+      const int64_t steps = static_cast<int64_t>(res.generation.tokens.size()) - 1;
+      const double dec = steps > 0 && res.decode_critical_seconds > 0
+                             ? steps / res.decode_critical_seconds
+                             : 0.0;
+      // Phase 2 starts with a collective, so a host that finished phase 1 early counts its
+      // wait for the slowest host as phase-2 time. Time to first token after the phase-1
+      // critical path: max_h(phase1_h + phase2_h) - phase1_critical.
+      double end2 = 0;
+      for (const HostStats& h : res.hosts) end2 = std::max(end2, h.phase1_seconds + h.phase2_seconds);
+      const double ttft = end2 - res.phase1_critical_seconds;
+      nlohmann::json run;
+      run["ttft_seconds"] = ttft;
+      run["length"] = L_req;
+      run["context_tokens"] = L;
+      run["block_size"] = c.block_size;
+      run["repeat"] = r;
+      run["phase1_critical_seconds"] = res.phase1_critical_seconds;
+      run["phase2_critical_seconds"] = res.phase2_critical_seconds;
+      run["decode_critical_seconds"] = res.decode_critical_seconds;
+      run["prefill_tokens_per_second"] = L / res.phase1_critical_seconds;
+      run["generated_tokens"] = res.generation.tokens.size();
+      run["decode_steps"] = steps;
+      run["decode_tokens_per_second"] = dec;
+      run["peak_rss_bytes"] = PeakRssBytes();
+      nlohmann::json hosts = nlohmann::json::array();
+      for (const HostStats& h : res.hosts) {
+        hosts.push_back({{"phase1_seconds", h.phase1_seconds},
+                         {"phase2_seconds", h.phase2_seconds},
+                         {"decode_seconds", h.decode_seconds},
+                         {"context_tokens", h.context_tokens},
+                         {"kv_bytes", h.kv_bytes},
+                         {"peak_kv_bytes", h.peak_kv_bytes}});
+        max_kv = std::max(max_kv, h.kv_bytes);
+        max_peak_kv = std::max(max_peak_kv, h.peak_kv_bytes);
+      }
+      run["per_host"] = hosts;
+      out["runs"].push_back(run);
+      p1.push_back(res.phase1_critical_seconds);
+      p2.push_back(ttft);
+      dec_tps.push_back(dec);
+      pre_tps.push_back(L / res.phase1_critical_seconds);
+    }
+    std::printf("%8lld %7lld %11.3f %11.1f %10.3f %10.2f %10.2f %12.2f %10.1f\n",
+                static_cast<long long>(L), static_cast<long long>(c.block_size), Median(p1),
+                Median(pre_tps), Median(p2), Median(dec_tps), max_kv / 1048576.0,
+                max_peak_kv / 1048576.0, PeakRssBytes() / 1048576.0);
+    std::fflush(stdout);
+    out["summary"].push_back({{"length", L_req},
+                              {"context_tokens", L},
+                              {"block_size", c.block_size},
+                              {"phase1_critical_seconds", Median(p1)},
+                              {"prefill_tokens_per_second", Median(pre_tps)},
+                              {"ttft_seconds", Median(p2)},
+                              {"decode_tokens_per_second", Median(dec_tps)},
+                              {"max_kv_bytes_per_host", max_kv},
+                              {"max_peak_kv_bytes_per_host", max_peak_kv},
+                              {"peak_rss_bytes", PeakRssBytes()}});
+  }
+  if (vm.count("json")) {
+    const std::string path = vm["json"].as<std::string>();
+    std::ofstream f(path);
+    if (!f) Fail("cannot write {}", path);
+    f << out.dump(2) << "\n";
+    std::cerr << "bench: wrote " << path << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> BenchCommands() {
+  return {{"bench", "end-to-end timings per phase on synthetic contexts (table + JSON)",
+           RunBench}};
+}
+
+}  // namespace starattn::cli
