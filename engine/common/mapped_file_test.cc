@@ -1,1 +1,60 @@
-// in progress
+// MappedFile and ReadFileToString: contents, empty files, and one-line errors naming the path.
+#include "engine/common/mapped_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/common/error.h"
+
+namespace starattn {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path TempPath(const std::string& name) {
+  return fs::temp_directory_path() / ("starattn_mf_" + std::to_string(::getpid()) + "_" + name);
+}
+
+TEST(MappedFileTest, MapsContentsAndMoves) {
+  const fs::path p = TempPath("data");
+  std::ofstream(p, std::ios::binary) << std::string("hello\0world", 11);
+  MappedFile f = MappedFile::Open(p.string());
+  ASSERT_EQ(f.size(), 11u);
+  EXPECT_EQ(std::memcmp(f.data(), "hello\0world", 11), 0);
+  MappedFile g = std::move(f);
+  EXPECT_EQ(g.size(), 11u);
+  EXPECT_EQ(f.data(), nullptr);
+  EXPECT_EQ(ReadFileToString(p.string()), std::string("hello\0world", 11));
+  fs::remove(p);
+}
+
+TEST(MappedFileTest, EmptyFile) {
+  const fs::path p = TempPath("empty");
+  std::ofstream(p).close();
+  MappedFile f = MappedFile::Open(p.string());
+  EXPECT_EQ(f.size(), 0u);
+  fs::remove(p);
+}
+
+TEST(MappedFileTest, ErrorsNameThePath) {
+  try {
+    MappedFile::Open("/nonexistent/starattn.bin");
+    ADD_FAILURE() << "opened a missing file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/starattn.bin: cannot open"), std::string::npos);
+  }
+  EXPECT_THROW(MappedFile::Open(fs::temp_directory_path().string()), Error);  // a directory
+  EXPECT_THROW(ReadFileToString("/nonexistent/x.json"), Error);
+}
+
+TEST(PrintableTest, EscapesControlBytesAndCuts) {
+  EXPECT_EQ(Printable("a\nb\x7f"), "a\\x0ab\\x7f");
+  EXPECT_EQ(Printable(std::string(100, 'x'), 10), std::string(10, 'x') + "...");
+}
+
+}  // namespace
+}  // namespace starattn
