@@ -111,9 +111,7 @@ int RunBench(const std::vector<std::string>& args) {
                         "[--decode-tokens N] [--repeats R] [--json FILE] [--threads T]")) {
     return 0;
   }
-  const int threads = vm["threads"].as<int>();
-  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
-  if (threads > 0) omp_set_num_threads(threads);
+  ApplyThreadsOption(vm);
 
   DistConfig cfg;
   cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());

@@ -25,12 +25,6 @@ void AddModelOptions(po::options_description& desc) {
       "threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
 }
 
-void ApplyThreads(const po::variables_map& vm) {
-  const int t = vm["threads"].as<int>();
-  if (t < 0) Fail("--threads must be >= 0, got {}", t);
-  if (t > 0) omp_set_num_threads(t);
-}
-
 ChatTemplate ResolveTemplate(const Model& m, const po::variables_map& vm) {
   const std::string name = vm["template"].as<std::string>();
   return name == "auto" ? m.chat_template() : ParseChatTemplate(name);
@@ -75,7 +69,7 @@ int RunGenerate(const std::vector<std::string>& args) {
   if (!ParseCommandLine(args, desc, vm, "usage: starattn generate --model PATH --prompt TEXT [--chat]")) {
     return 0;
   }
-  ApplyThreads(vm);
+  ApplyThreadsOption(vm);
   const int64_t max_new = vm["max-new-tokens"].as<int64_t>();
   if (max_new < 0) Fail("--max-new-tokens must be >= 0, got {}", max_new);
   auto model = Model::Load(vm["model"].as<std::string>());
@@ -111,7 +105,7 @@ int RunLogits(const std::vector<std::string>& args) {
   if (!ParseCommandLine(a, desc, vm, "usage: starattn logits --model PATH (--prompt TEXT | --ids JSON) [--top-k K]")) {
     return 0;
   }
-  ApplyThreads(vm);
+  ApplyThreadsOption(vm);
   const int top_k = vm["top-k"].as<int>();
   if (top_k <= 0) Fail("--top-k must be positive, got {}", top_k);
   auto model = Model::Load(vm["model"].as<std::string>());

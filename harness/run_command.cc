@@ -3,15 +3,10 @@
 #include <omp.h>
 
 #include <boost/program_options.hpp>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "engine/common/error.h"
-#include "engine/common/mapped_file.h"
 #include "engine/dist/mpi_communicator.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
@@ -49,9 +44,7 @@ int RunRun(const std::vector<std::string>& args) {
                         "--input in.jsonl --output pred.jsonl")) {
     return 0;
   }
-  const int threads = vm["threads"].as<int>();
-  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
-  if (threads > 0) omp_set_num_threads(threads);
+  ApplyThreadsOption(vm);
 
   DistConfig cfg;
   cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());

@@ -209,9 +209,7 @@ int RunSweep(const std::vector<std::string>& args) {
     Fail("sweep runs its hosts in-process; under mpirun use `starattn run` per configuration on "
          "the sweep's generated files (see README)");
   }
-  const int threads = vm["threads"].as<int>();
-  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
-  if (threads > 0) omp_set_num_threads(threads);
+  ApplyThreadsOption(vm);
   const SweepConfig cfg = ParseSweepConfig(vm["config"].as<std::string>());
   const fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>())
                                        : fs::path("results") / cfg.name;

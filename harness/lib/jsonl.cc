@@ -1,5 +1,7 @@
 #include "harness/lib/jsonl.h"
 
+#include <omp.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -50,6 +52,12 @@ bool ParseCommandLine(const std::vector<std::string>& args,
   }
   po::notify(vm);
   return true;
+}
+
+void ApplyThreadsOption(const boost::program_options::variables_map& vm) {
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
+  if (threads > 0) omp_set_num_threads(threads);
 }
 
 }  // namespace starattn::cli

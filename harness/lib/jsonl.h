@@ -25,4 +25,8 @@ bool ParseCommandLine(const std::vector<std::string>& args,
                       boost::program_options::options_description& desc,
                       boost::program_options::variables_map& vm, const char* usage);
 
+// Applies a command's --threads option: 0 keeps OpenMP's default (all cores), a positive count
+// sets it, a negative one is an Error.
+void ApplyThreadsOption(const boost::program_options::variables_map& vm);
+
 }  // namespace starattn::cli
