@@ -304,6 +304,8 @@ int RunSweep(const std::vector<std::string>& args) {
            {"samples_run", ran},
            {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});
+      // After every unit, so that a killed sweep still records the runs it finished.
+      WriteFileAtomically(manifest_path, manifest.dump(2) + "\n");
     }
     if (limit >= 0 && ran_total >= limit) break;
   }
