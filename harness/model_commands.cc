@@ -12,6 +12,7 @@
 #include "engine/model/generate.h"
 #include "engine/model/model.h"
 #include "harness/cli.h"
+#include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
 
 namespace po = boost::program_options;
@@ -23,6 +24,7 @@ void AddModelOptions(po::options_description& desc) {
   desc.add_options()("model,m", po::value<std::string>()->required(),
                      "model: a .gguf file or a Hugging Face directory")(
       "threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+  AddDeviceOptions(desc);
 }
 
 ChatTemplate ResolveTemplate(const Model& m, const po::variables_map& vm) {
@@ -70,14 +72,16 @@ int RunGenerate(const std::vector<std::string>& args) {
     return 0;
   }
   ApplyThreadsOption(vm);
+  const DeviceChoice device = DeviceFromOptions(vm);
   const int64_t max_new = vm["max-new-tokens"].as<int64_t>();
   if (max_new < 0) Fail("--max-new-tokens must be >= 0, got {}", max_new);
   auto model = Model::Load(vm["model"].as<std::string>());
+  ModelRunner runner(*model, device);
   const std::vector<int32_t> ids = Tokenize(*model, BuildPrompt(*model, vm));
   GenerateOptions opts;
   opts.max_new_tokens = max_new;
   if (vm.count("stop")) opts.stop_strings = vm["stop"].as<std::vector<std::string>>();
-  GenerateResult r = GenerateGreedy(*model, ids, opts);
+  GenerateResult r = runner.Generate(ids, opts);
   std::cout << r.text << std::endl;
   if (vm.count("verbose")) {
     std::cerr << "prompt tokens: " << ids.size() << ", generated: " << r.tokens.size()
@@ -106,6 +110,7 @@ int RunLogits(const std::vector<std::string>& args) {
     return 0;
   }
   ApplyThreadsOption(vm);
+  const DeviceChoice device = DeviceFromOptions(vm);
   const int top_k = vm["top-k"].as<int>();
   if (top_k <= 0) Fail("--top-k must be positive, got {}", top_k);
   auto model = Model::Load(vm["model"].as<std::string>());
@@ -126,21 +131,16 @@ int RunLogits(const std::vector<std::string>& args) {
   if (static_cast<int64_t>(ids.size()) > c.max_positions) {
     Fail("prompt of {} tokens exceeds the model's context length {}", ids.size(), c.max_positions);
   }
-  KvCache cache(c, static_cast<int64_t>(ids.size()));
+  ModelRunner runner(*model, device);
   nlohmann::json out;
   out["tokens"] = ids;
   nlohmann::json positions = nlohmann::json::array();
   const int64_t k = std::min<int64_t>(top_k, c.vocab_size);
   constexpr int64_t kChunk = 256;  // logits of a chunk at a time: [chunk, vocab]
   std::vector<int32_t> order(c.vocab_size);
-  for (size_t i = 0; i < ids.size(); i += kChunk) {
-    const size_t n = std::min<size_t>(kChunk, ids.size() - i);
-    std::vector<int32_t> pos(n);
-    std::iota(pos.begin(), pos.end(), static_cast<int32_t>(i));
-    std::vector<float> logits =
-        model->Forward(std::span<const int32_t>(ids).subspan(i, n), pos, cache, LogitsFor::kAll);
-    for (size_t t = 0; t < n; ++t) {
-      const float* row = logits.data() + t * c.vocab_size;
+  runner.AllLogits(ids, kChunk, [&](int64_t, int64_t n, const float* logits) {
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = logits + t * c.vocab_size;
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
         return row[a] > row[b] || (row[a] == row[b] && a < b);
@@ -149,7 +149,7 @@ int RunLogits(const std::vector<std::string>& args) {
       for (int64_t j = 0; j < k; ++j) top.push_back({order[j], row[order[j]]});
       positions.push_back(std::move(top));
     }
-  }
+  });
   out["top"] = std::move(positions);
   std::cout << out.dump() << std::endl;
   return 0;

@@ -10,6 +10,7 @@
 #include "engine/dist/mpi_communicator.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
+#include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
 #include "harness/lib/runner.h"
 
@@ -38,6 +39,7 @@ int RunRun(const std::vector<std::string>& args) {
       ("limit", po::value<int64_t>()->default_value(-1), "run at most this many samples")
       ("threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")
       ("quiet,q", "no per-sample log lines");
+  AddDeviceOptions(desc);
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
                         "usage: starattn run --model M --attn dense|star|ring --hosts H "
@@ -45,6 +47,7 @@ int RunRun(const std::vector<std::string>& args) {
     return 0;
   }
   ApplyThreadsOption(vm);
+  const DeviceChoice device = DeviceFromOptions(vm);
 
   DistConfig cfg;
   cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());
@@ -80,6 +83,14 @@ int RunRun(const std::vector<std::string>& args) {
   ropts.per_sample_tokens = vm["tokens-to-generate"].defaulted();
   ropts.limit = vm["limit"].as<int64_t>();
   ropts.mpi = mpi.get();
+  // The device's copy of the weights lives as long as the run (one per process).
+  ModelRunner runner(*model, device, mpi.get());
+  if (device.device != Device::kCpu) {
+    ropts.run_sample = [&](std::span<const int32_t> context, std::span<const int32_t> query,
+                           const GenerateOptions& gen) {
+      return runner.RunSample(cfg, context, query, gen, mpi.get());
+    };
+  }
   const bool quiet = vm.count("quiet") != 0;
   const int64_t ran = RunSamples(*model, samples, out_path, ropts,
                                  [&](const RunInput& s, const RunProgress& p) {

@@ -21,6 +21,7 @@
 #include "engine/common/mapped_file.h"
 #include "engine/dist/mpi_communicator.h"
 #include "harness/cli.h"
+#include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
 #include "harness/lib/runner.h"
 #include "harness/lib/sweep_config.h"
@@ -195,6 +196,7 @@ int RunSweep(const std::vector<std::string>& args) {
       ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)")
       ("limit", po::value<int64_t>()->default_value(-1),
        "stop after this many new samples (for trying a config; rerun to continue)");
+  AddDeviceOptions(desc);
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
@@ -210,6 +212,7 @@ int RunSweep(const std::vector<std::string>& args) {
          "the sweep's generated files (see README)");
   }
   ApplyThreadsOption(vm);
+  const DeviceChoice device = DeviceFromOptions(vm);
   const SweepConfig cfg = ParseSweepConfig(vm["config"].as<std::string>());
   const fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>())
                                        : fs::path("results") / cfg.name;
@@ -223,6 +226,10 @@ int RunSweep(const std::vector<std::string>& args) {
   manifest["git_commit"] = CommandOutput("git rev-parse HEAD 2>/dev/null");
   manifest["git_dirty"] = !CommandOutput("git status --porcelain --untracked-files=no 2>/dev/null").empty();
   manifest["machine"] = Machine();
+  manifest["device"] = {{"device", DeviceName(device.device)},
+                        {"dtype", device.device == Device::kCpu ? "fp32"
+                                  : device.fp16                 ? "fp16"
+                                                                : "bf16"}};
   manifest["seeds"] = {cfg.seed};
   manifest["started"] = Now();
   manifest["runs"] = nlohmann::json::array();
@@ -277,9 +284,12 @@ int RunSweep(const std::vector<std::string>& args) {
   const int64_t limit = vm["limit"].as<int64_t>();
   const std::string* loaded_path = nullptr;
   std::unique_ptr<Model> model;
+  std::unique_ptr<ModelRunner> runner;  // the model on --device (its weights, for cuda)
   for (Unit& u : units) {
     if (loaded_path == nullptr || *loaded_path != u.model->path) {
+      runner.reset();  // before the model it refers to
       model = Model::Load(u.model->path);
+      runner = std::make_unique<ModelRunner>(*model, device);
       loaded_path = &u.model->path;
     }
     const fs::path dir = out / u.model->label / u.attn->label / u.length;
@@ -288,6 +298,13 @@ int RunSweep(const std::vector<std::string>& args) {
     ro.gen.max_new_tokens = cfg.tokens_to_generate.value_or(128);
     ro.per_sample_tokens = !cfg.tokens_to_generate.has_value();
     ro.limit = limit < 0 ? -1 : std::max<int64_t>(0, limit - ran_total);
+    if (device.device != Device::kCpu) {
+      ro.run_sample = [&, cfg = ro.cfg](std::span<const int32_t> context,
+                                        std::span<const int32_t> query,
+                                        const GenerateOptions& gen) {
+        return runner->RunSample(cfg, context, query, gen, nullptr);
+      };
+    }
     const std::string what = u.attn->label + " " + u.length;
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t ran = RunSamples(*model, u.inputs, (dir / "pred.jsonl").string(), ro,
@@ -301,7 +318,7 @@ int RunSweep(const std::vector<std::string>& args) {
     if (ran > 0) {
       manifest["runs"].push_back(
           {{"model", u.model->label}, {"attn", u.attn->label}, {"length", u.length},
-           {"samples_run", ran},
+           {"samples_run", ran}, {"device", DeviceName(device.device)},
            {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});
       // After every unit, so that a killed sweep still records the runs it finished.

@@ -3,6 +3,9 @@
 llama.cpp's convert_hf_to_gguf.py lays them out) and Hugging Face form (config.json +
 model.safetensors), plus reference logits for a fixed token sequence. Run from the repo root:
     python3 tools/make_tiny_models.py --out tests/fixtures/tiny
+    python3 tools/make_tiny_models.py --llama31-8b-shape models/llama31-8b-shape-2l
+(the second: Llama-3.1-8B's shapes with 2 random layers, BF16 safetensors, ~2.8 GiB, for the GPU
+backend at scale: `starattn logits --model models/llama31-8b-shape-2l --ids ... --device cuda`).
 Needs the pip packages gguf, numpy, safetensors; `--check-transformers` additionally runs the
 HF checkpoints through transformers (torch + transformers, not needed to generate).
 Output is deterministic (fixed seeds, printed).
@@ -337,6 +340,84 @@ def check_transformers(hf_dir, tokens, ref):
     return transformers.__version__
 
 
+# ---- Llama-3.1-8B layer shapes (GPU tests, --llama31-8b-shape) ----------------------------------
+
+# Llama-3.1-8B-Instruct's config.json with fewer layers: the shapes the GPU kernels meet at scale
+# (GQA 32/8, head_dim 128, d_ff 14336, vocab 128256, llama3 rope scaling).
+LLAMA31_8B = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+    "intermediate_size": 14336, "num_attention_heads": 32, "num_key_value_heads": 8,
+    "head_dim": 128, "vocab_size": 128256, "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+    "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+    "tie_word_embeddings": False, "hidden_act": "silu", "bos_token_id": 128000,
+    "eos_token_id": [128001, 128008, 128009], "torch_dtype": "bfloat16",
+    "attention_bias": False, "mlp_bias": False, "pretraining_tp": 1,
+}
+
+
+def to_bf16_bytes(x):
+    """float32 array -> BF16 bytes (round to nearest even), little-endian."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = u + (0x7FFF + ((u >> 16) & 1))
+    return (rounded >> 16).astype("<u2").tobytes()
+
+
+def write_llama31_shape(out, n_layer, seed):
+    """HF directory (config.json + model.safetensors in BF16, no tokenizer) of random weights
+    with Llama-3.1-8B's shapes and `n_layer` layers. Weights ~ N(0, 1/sqrt(fan_in)), norms ~ 1.
+    The safetensors file is written directly (numpy has no bfloat16), tensor by tensor, so the
+    peak memory stays at one tensor."""
+    c = dict(LLAMA31_8B, num_hidden_layers=n_layer)
+    H, F, V = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
+    q_dim, kv_dim = c["num_attention_heads"] * c["head_dim"], c["num_key_value_heads"] * c["head_dim"]
+    shapes = [("model.embed_tokens.weight", (V, H), H)]
+    for i in range(n_layer):
+        p = f"model.layers.{i}."
+        shapes += [(p + "input_layernorm.weight", (H,), None),
+                   (p + "self_attn.q_proj.weight", (q_dim, H), H),
+                   (p + "self_attn.k_proj.weight", (kv_dim, H), H),
+                   (p + "self_attn.v_proj.weight", (kv_dim, H), H),
+                   (p + "self_attn.o_proj.weight", (H, q_dim), q_dim),
+                   (p + "post_attention_layernorm.weight", (H,), None),
+                   (p + "mlp.gate_proj.weight", (F, H), H),
+                   (p + "mlp.up_proj.weight", (F, H), H),
+                   (p + "mlp.down_proj.weight", (H, F), F)]
+    shapes += [("model.norm.weight", (H,), None), ("lm_head.weight", (V, H), H)]
+    header, offset = {}, 0
+    for name, shape, _ in shapes:
+        n = 2 * int(np.prod(shape))
+        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    header["__metadata__"] = {"format": "pt", "generator": "tools/make_tiny_models.py",
+                              "seed": str(seed)}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    print(f"llama3.1-8b shapes, {n_layer} layers: seed {seed}, {offset / 2**30:.2f} GiB",
+          file=sys.stderr)
+    with open(os.path.join(out, "model.safetensors"), "wb") as f:
+        f.write(len(raw).to_bytes(8, "little"))
+        f.write(raw)
+        for name, shape, fan_in in shapes:
+            rows = shape[0]
+            step = max(1, (1 << 26) // int(np.prod(shape[1:])))  # ~64M values at a time
+            for r0 in range(0, rows, step):
+                part = (rows if len(shape) == 1 else min(step, rows - r0),) + tuple(shape[1:])
+                if fan_in is None:
+                    x = 1.0 + rng.normal(0.0, 0.1, size=part)
+                else:
+                    x = rng.normal(0.0, 1.0 / math.sqrt(fan_in), size=part)
+                f.write(to_bf16_bytes(x.astype(np.float32)))
+                if len(shape) == 1:
+                    break
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+        f.write("\n")
+
+
 # ---- Main --------------------------------------------------------------------------------------
 
 def write_variant(out, name, v, check_hf):
@@ -376,11 +457,21 @@ def write_variant(out, name, v, check_hf):
 
 def main():
     ap = argparse.ArgumentParser(description="Write tiny random-weight GGUF + HF models.")
-    ap.add_argument("--out", required=True, help="output dir, e.g. tests/fixtures/tiny")
+    ap.add_argument("--out", help="output dir, e.g. tests/fixtures/tiny")
     ap.add_argument("--check-transformers", action="store_true",
                     help="also compare the reference logits with transformers (needs torch)")
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--llama31-8b-shape", metavar="DIR",
+                    help="instead: write a random-weight HF model with Llama-3.1-8B's shapes "
+                         "(BF16 safetensors, no tokenizer) into DIR")
+    ap.add_argument("--layers", type=int, default=2, help="layers of --llama31-8b-shape")
+    ap.add_argument("--seed", type=int, default=131, help="seed of --llama31-8b-shape")
     args = ap.parse_args()
+    if args.llama31_8b_shape:
+        write_llama31_shape(args.llama31_8b_shape, args.layers, args.seed)
+        return
+    if not args.out:
+        ap.error("--out is required (unless --llama31-8b-shape)")
     for name in args.variants:
         write_variant(args.out, name, VARIANTS[name], args.check_transformers)
 

@@ -106,20 +106,6 @@ class Phase2Attention : public LayerAttention {
   std::vector<float> send_, recv_, outs_, lses_, merged_lse_;
 };
 
-// A contiguous run of context tokens: [start, start + len).
-struct Chunk {
-  int64_t start = 0;
-  int64_t len = 0;
-};
-
-// Zigzag placement: the context in 2H near-equal chunks; host h holds chunks h and 2H-1-h.
-std::vector<Chunk> RingChunks(int64_t L, int hosts, int host) {
-  const int64_t n = 2 * hosts;
-  auto bound = [&](int64_t i) { return i * (L / n) + std::min<int64_t>(i, L % n); };
-  const int64_t a = host, b = n - 1 - host;
-  return {{bound(a), bound(a + 1) - bound(a)}, {bound(b), bound(b + 1) - bound(b)}};
-}
-
 // Ring attention for the context: each host's queries (its two chunks) see every earlier
 // context token exactly; K/V blocks travel around the ring in H - 1 steps.
 class RingAttention : public LayerAttention {
@@ -200,17 +186,7 @@ void StarPhase1(const Model& model, const DistConfig& cfg, std::span<const int32
   for (int64_t blk = block_begin; blk < block_end; ++blk) {
     const int64_t start = blk * b, len = std::min(b, L - start);
     std::vector<int32_t> tokens, positions;
-    if (blk > 0 && cfg.anchor_source != AnchorSource::kNone) {
-      // first: the first a tokens of the context; previous: the last a tokens before the block.
-      const int64_t from = cfg.anchor_source == AnchorSource::kFirst ? 0 : start - a;
-      tokens.assign(context.begin() + from, context.begin() + from + a);
-      const int64_t pos0 = cfg.anchor_positions == AnchorPositions::kOriginal ? from : start - a;
-      positions = Range(pos0, a);
-    }
-    const int64_t n_anchor = static_cast<int64_t>(tokens.size());
-    tokens.insert(tokens.end(), context.begin() + start, context.begin() + start + len);
-    const auto block_pos = Range(start, len);
-    positions.insert(positions.end(), block_pos.begin(), block_pos.end());
+    const int64_t n_anchor = StarBlockInput(cfg, context, blk, &tokens, &positions);
     scratch.Resize(0);
     PrefillInto(model, tokens, positions, scratch, cfg.ubatch);
     const int64_t dst = cache.size();
@@ -265,6 +241,57 @@ AnchorSource ParseAnchorSource(std::string_view s) {
   if (s == "previous") return AnchorSource::kPrevious;
   if (s == "none") return AnchorSource::kNone;
   Fail("unknown anchor source '{}' (first, previous, none)", s);
+}
+
+int64_t StarBlockInput(const DistConfig& cfg, std::span<const int32_t> context, int64_t block,
+                       std::vector<int32_t>* tokens, std::vector<int32_t>* positions) {
+  const int64_t L = static_cast<int64_t>(context.size());
+  const int64_t b = cfg.block_size, a = cfg.anchor();
+  const int64_t start = block * b, len = std::min(b, L - start);
+  tokens->clear();
+  positions->clear();
+  if (block > 0 && cfg.anchor_source != AnchorSource::kNone) {
+    // first: the first a tokens of the context; previous: the last a tokens before the block.
+    const int64_t from = cfg.anchor_source == AnchorSource::kFirst ? 0 : start - a;
+    tokens->assign(context.begin() + from, context.begin() + from + a);
+    const int64_t pos0 = cfg.anchor_positions == AnchorPositions::kOriginal ? from : start - a;
+    *positions = Range(pos0, a);
+  }
+  const int64_t n_anchor = static_cast<int64_t>(tokens->size());
+  tokens->insert(tokens->end(), context.begin() + start, context.begin() + start + len);
+  const auto block_pos = Range(start, len);
+  positions->insert(positions->end(), block_pos.begin(), block_pos.end());
+  return n_anchor;
+}
+
+ContextShare HostContextShare(const DistConfig& cfg, int64_t L, int hosts, int host) {
+  ContextShare share;
+  switch (cfg.mode) {
+    case AttnMode::kDense:
+      share.rows = L;
+      break;
+    case AttnMode::kStar: {
+      const int64_t n_blocks = (L + cfg.block_size - 1) / cfg.block_size;
+      const auto groups = BlockGroups(n_blocks, hosts);
+      share.block_begin = groups[host];
+      share.block_end = groups[host + 1];
+      share.rows = std::min(L, share.block_end * cfg.block_size) -
+                   share.block_begin * cfg.block_size;
+      break;
+    }
+    case AttnMode::kRing:
+      share.ring_chunks = RingChunks(L, hosts, host);
+      share.rows = share.ring_chunks[0].len + share.ring_chunks[1].len;
+      break;
+  }
+  return share;
+}
+
+std::vector<Chunk> RingChunks(int64_t L, int hosts, int host) {
+  const int64_t n = 2 * hosts;
+  auto bound = [&](int64_t i) { return i * (L / n) + std::min<int64_t>(i, L % n); };
+  const int64_t a = host, b = n - 1 - host;
+  return {{bound(a), bound(a + 1) - bound(a)}, {bound(b), bound(b + 1) - bound(b)}};
 }
 
 std::vector<int64_t> BlockGroups(int64_t n_blocks, int hosts) {
@@ -334,25 +361,9 @@ SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig&
   const bool query_host = me == H - 1;
 
   // This host's context rows.
-  int64_t ctx_rows = 0, blk_begin = 0, blk_end = 0;
-  std::vector<Chunk> ring_chunks;
-  switch (cfg.mode) {
-    case AttnMode::kDense:
-      ctx_rows = L;
-      break;
-    case AttnMode::kStar: {
-      const int64_t n_blocks = (L + cfg.block_size - 1) / cfg.block_size;
-      const auto groups = BlockGroups(n_blocks, H);
-      blk_begin = groups[me];
-      blk_end = groups[me + 1];
-      ctx_rows = std::min(L, blk_end * cfg.block_size) - blk_begin * cfg.block_size;
-      break;
-    }
-    case AttnMode::kRing:
-      ring_chunks = RingChunks(L, H, me);
-      ctx_rows = ring_chunks[0].len + ring_chunks[1].len;
-      break;
-  }
+  const ContextShare share = HostContextShare(cfg, L, H, me);
+  const int64_t ctx_rows = share.rows, blk_begin = share.block_begin, blk_end = share.block_end;
+  const std::vector<Chunk>& ring_chunks = share.ring_chunks;
   const int64_t capacity = ctx_rows + (query_host ? Q + opts.max_new_tokens : 0);
   KvCache cache(c, capacity);
   HostStats stats;

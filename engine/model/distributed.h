@@ -53,6 +53,31 @@ void ValidateDistConfig(const DistConfig& cfg, int64_t context_len, int64_t quer
 // one block more. Returns [H + 1] block boundaries.
 std::vector<int64_t> BlockGroups(int64_t n_blocks, int hosts);
 
+// A contiguous run of context tokens: [start, start + len).
+struct Chunk {
+  int64_t start = 0;
+  int64_t len = 0;
+};
+
+// Ring attention's zigzag placement: the context of L tokens in 2H near-equal chunks; host h
+// holds chunks h and 2H-1-h (in that order).
+std::vector<Chunk> RingChunks(int64_t L, int hosts, int host);
+
+// The context a host holds after phase 1: all of it (dense), blocks [block_begin, block_end)
+// (star: BlockGroups), or its two zigzag chunks (ring: RingChunks). `rows` tokens in all.
+struct ContextShare {
+  int64_t rows = 0;
+  int64_t block_begin = 0, block_end = 0;  // star
+  std::vector<Chunk> ring_chunks;          // ring
+};
+ContextShare HostContextShare(const DistConfig& cfg, int64_t context_len, int hosts, int host);
+
+// Star phase 1's input for block `block`: the anchor (per cfg.anchor_source and
+// cfg.anchor_positions; none for the first block) followed by the block's tokens at their global
+// positions. Returns the number of anchor tokens at the front (their K/V are discarded).
+int64_t StarBlockInput(const DistConfig& cfg, std::span<const int32_t> context, int64_t block,
+                       std::vector<int32_t>* tokens, std::vector<int32_t>* positions);
+
 struct HostStats {
   double phase1_seconds = 0;   // context encoding
   double phase2_seconds = 0;   // query prefill to the first token

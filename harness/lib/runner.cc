@@ -86,8 +86,9 @@ int64_t RunSamples(const Model& model, const std::vector<RunInput>& inputs,
       gen.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
     }
     const auto t0 = std::chrono::steady_clock::now();
-    SampleResult r = opts.mpi ? RunSample(model, *opts.mpi, cfg, context, query, gen)
-                              : RunInProcess(model, cfg, context, query, gen);
+    SampleResult r = opts.run_sample ? opts.run_sample(context, query, gen)
+                     : opts.mpi       ? RunSample(model, *opts.mpi, cfg, context, query, gen)
+                                      : RunInProcess(model, cfg, context, query, gen);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++progress.ran_now;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct RunnerOptions {
   bool per_sample_tokens = true;  // a record's tokens_to_generate overrides gen.max_new_tokens
   int64_t limit = -1;             // at most this many new samples (-1: all)
   Communicator* mpi = nullptr;    // one host per MPI process; null: in-process hosts
+  // Runs one sample instead of RunSample / RunInProcess on the CPU model when set (the device
+  // backend: harness/lib/device.h ModelRunner::RunSample).
+  std::function<SampleResult(std::span<const int32_t> context, std::span<const int32_t> query,
+                             const GenerateOptions& gen)>
+      run_sample;
 };
 
 struct RunProgress {

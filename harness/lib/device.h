@@ -1,0 +1,75 @@
+// Where the model runs: `--device cpu|cuda` for every command that runs the model (generate,
+// logits, run, sweep, bench). The CUDA paths exist only in builds with CUDA; elsewhere, and on
+// machines without a device, choosing cuda is a one-line error.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/dist/communicator.h"
+#include "engine/model/distributed.h"
+#include "engine/model/generate.h"
+#include "engine/model/model.h"
+
+namespace starattn::cli {
+
+enum class Device { kCpu, kCuda };
+std::string_view DeviceName(Device d);
+Device ParseDevice(std::string_view s);  // "cpu" or "cuda"; else Error
+
+// True when this build has the CUDA backend.
+bool BuildHasCuda();
+
+// Adds --device (default cpu) and --dtype (the device's weight type: bf16 or fp16).
+void AddDeviceOptions(boost::program_options::options_description& desc);
+struct DeviceChoice {
+  Device device = Device::kCpu;
+  bool fp16 = false;  // cuda: weights and activations in fp16 instead of bf16
+};
+// Parses the options and checks that the device can run here: throws Error with one line
+// ("--device cuda: this build has no CUDA support ...", "--device cuda: no CUDA device ...").
+DeviceChoice DeviceFromOptions(const boost::program_options::variables_map& vm);
+void RequireDevice(Device d);
+
+// A model's forward pass on the chosen device: the CPU Model itself, or its weights uploaded to a
+// GPU (the rank's GPU under MPI: rank % device count).
+class ModelRunner {
+ public:
+  // Uploads the weights for cuda (throws Error when that is impossible). `model` must outlive
+  // the runner. `mpi`: the MPI world when this process is one rank of it (null otherwise); the
+  // rank's index on its node picks the GPU (local rank % device count).
+  ModelRunner(const Model& model, const DeviceChoice& device, Communicator* mpi = nullptr);
+  ~ModelRunner();
+  ModelRunner(const ModelRunner&) = delete;
+  ModelRunner& operator=(const ModelRunner&) = delete;
+
+  Device device() const { return device_.device; }
+
+  // GenerateGreedy on the device.
+  GenerateResult Generate(std::span<const int32_t> prompt, const GenerateOptions& opts);
+
+  // Every position's logits of `ids`, prefilled in chunks of `chunk` tokens; `on_chunk(first, n,
+  // logits [n, vocab])` receives each chunk's logits in order.
+  void AllLogits(std::span<const int32_t> ids, int64_t chunk,
+                 const std::function<void(int64_t, int64_t, const float*)>& on_chunk);
+
+  // One sample across hosts: in-process logical hosts when `mpi` is null, else this rank of the
+  // MPI world (cuda: NCCL collectives where the build has them and every rank has a GPU of its
+  // own, else device buffers staged through MPI).
+  SampleResult RunSample(const DistConfig& cfg, std::span<const int32_t> context,
+                         std::span<const int32_t> query, const GenerateOptions& opts,
+                         Communicator* mpi);
+
+ private:
+  struct Cuda;  // the device state, defined only in CUDA builds
+  const Model& model_;
+  DeviceChoice device_;
+  std::unique_ptr<Cuda> cuda_;
+};
+
+}  // namespace starattn::cli
