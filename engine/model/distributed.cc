@@ -319,6 +319,40 @@ std::vector<float> Phase2Logits(const Model& model, Communicator& comm, KvCache&
   return model.Forward(query, Range(first_position, query.size()), attn, LogitsFor::kAll);
 }
 
+namespace {
+
+// The context rows a host holds: all (dense), its group of blocks (star), its two zigzag
+// chunks (ring).
+struct HostContext {
+  int64_t rows = 0;
+  int64_t blk_begin = 0, blk_end = 0;  // star
+  std::vector<Chunk> ring_chunks;      // ring
+};
+
+HostContext ContextOf(const DistConfig& cfg, int64_t L, int me) {
+  HostContext hc;
+  switch (cfg.mode) {
+    case AttnMode::kDense:
+      hc.rows = L;
+      break;
+    case AttnMode::kStar: {
+      const int64_t n_blocks = (L + cfg.block_size - 1) / cfg.block_size;
+      const auto groups = BlockGroups(n_blocks, cfg.hosts);
+      hc.blk_begin = groups[me];
+      hc.blk_end = groups[me + 1];
+      hc.rows = std::min(L, hc.blk_end * cfg.block_size) - hc.blk_begin * cfg.block_size;
+      break;
+    }
+    case AttnMode::kRing:
+      hc.ring_chunks = RingChunks(L, cfg.hosts, me);
+      hc.rows = hc.ring_chunks[0].len + hc.ring_chunks[1].len;
+      break;
+  }
+  return hc;
+}
+
+}  // namespace
+
 SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig& cfg,
                        std::span<const int32_t> context, std::span<const int32_t> query,
                        const GenerateOptions& opts) {
@@ -333,26 +367,9 @@ SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig&
   const int me = comm.rank(), H = comm.size();
   const bool query_host = me == H - 1;
 
-  // This host's context rows.
-  int64_t ctx_rows = 0, blk_begin = 0, blk_end = 0;
-  std::vector<Chunk> ring_chunks;
-  switch (cfg.mode) {
-    case AttnMode::kDense:
-      ctx_rows = L;
-      break;
-    case AttnMode::kStar: {
-      const int64_t n_blocks = (L + cfg.block_size - 1) / cfg.block_size;
-      const auto groups = BlockGroups(n_blocks, H);
-      blk_begin = groups[me];
-      blk_end = groups[me + 1];
-      ctx_rows = std::min(L, blk_end * cfg.block_size) - blk_begin * cfg.block_size;
-      break;
-    }
-    case AttnMode::kRing:
-      ring_chunks = RingChunks(L, H, me);
-      ctx_rows = ring_chunks[0].len + ring_chunks[1].len;
-      break;
-  }
+  const HostContext hc = ContextOf(cfg, L, me);
+  const int64_t ctx_rows = hc.rows, blk_begin = hc.blk_begin, blk_end = hc.blk_end;
+  const std::vector<Chunk>& ring_chunks = hc.ring_chunks;
   const int64_t capacity = ctx_rows + (query_host ? Q + opts.max_new_tokens : 0);
   KvCache cache(c, capacity);
   HostStats stats;
@@ -414,6 +431,31 @@ SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig&
     result.decode_critical_seconds = std::max(result.decode_critical_seconds, s.decode_seconds);
   }
   return result;
+}
+
+HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
+                      std::span<const int32_t> context, int host) {
+  const int64_t L = static_cast<int64_t>(context.size());
+  if (cfg.mode == AttnMode::kRing) {
+    Fail("ring's phase 1 exchanges K/V between hosts; its hosts cannot be timed alone");
+  }
+  if (host < 0 || host >= cfg.hosts) Fail("host {} outside 0..{}", host, cfg.hosts - 1);
+  ValidateDistConfig(cfg, L, 1, 0, model.config().max_positions);
+  const HostContext hc = ContextOf(cfg, L, host);
+  KvCache cache(model.config(), hc.rows);
+  HostStats stats;
+  stats.context_tokens = hc.rows;
+  int64_t transient = 0;
+  const auto t0 = Clock::now();
+  if (cfg.mode == AttnMode::kDense) {
+    PrefillInto(model, context, Range(0, L), cache, cfg.ubatch);
+  } else {
+    StarPhase1(model, cfg, context, hc.blk_begin, hc.blk_end, cache, &transient);
+  }
+  stats.phase1_seconds = Since(t0);
+  stats.kv_bytes = cache.used_bytes();
+  stats.peak_kv_bytes = cache.reserved_bytes() + transient;
+  return stats;
 }
 
 SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
