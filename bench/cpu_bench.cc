@@ -22,6 +22,7 @@
 
 #include "engine/cpu/attention_state.h"
 #include "engine/cpu/ops.h"
+#include "engine/cpu/qmatmul.h"
 #include "engine/io/dequant.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -65,6 +66,40 @@ void GemmArgs(benchmark::internal::Benchmark* b) {
   }
 }
 BENCHMARK(BM_GEMM)->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// QMatMul: decode-sized batches over int8 weights (the default model's Q4_1/Q8_0 tensors in
+// their exact int8 form, cpu/qmatmul.h), same shapes as BM_GEMM. Bandwidth-bound: GBps counts
+// the weight bytes (int8 + a scale and an offset per 32) read per call.
+void BM_QMatMul(benchmark::State& state) {
+  const int64_t n = state.range(0), out = state.range(1), in = state.range(2);
+  const auto x = RandomFloats(n * in, 1);
+  starattn::cpu::QMatrix w = starattn::cpu::QMatrix::Allocate(out, in);
+  std::mt19937 rng(8);
+  for (auto& q : w.q) q = static_cast<int8_t>(rng() % 16);
+  for (auto& s : w.scale) s = 0.01f;
+  for (auto& o : w.offset) o = -0.08f;
+  std::vector<float> y(n * out);
+  for (auto _ : state) {
+    starattn::cpu::QMatMul(x.data(), n, w, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * in * out * 1e-9 * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+  state.counters["GBps"] = benchmark::Counter(double(w.bytes()) * 1e-9 * state.iterations(),
+                                              benchmark::Counter::kIsRate);
+}
+void QMatMulArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "out", "in"});
+  for (int64_t n : {1, 4}) {
+    for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{
+             {576, 576}, {1536, 576}, {576, 1536}, {49152, 576}}) {
+      b->Args({n, out, in});
+    }
+  }
+}
+BENCHMARK(BM_QMatMul)->Apply(QMatMulArgs)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
 // fp32 FMA peak: independent accumulator chains in registers (enough to cover FMA latency x

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "engine/common/error.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
+#include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
 
 namespace po = boost::program_options;
@@ -82,6 +84,82 @@ std::vector<int32_t> SyntheticContext(const Model& model, int64_t n, const std::
   return ids;
 }
 
+void WriteJson(const po::variables_map& vm, const nlohmann::json& out) {
+  if (!vm.count("json")) return;
+  const std::string path = vm["json"].as<std::string>();
+  std::ofstream f(path);
+  if (!f) Fail("cannot write {}", path);
+  f << out.dump(2) << "\n";
+  std::cerr << "bench: wrote " << path << "\n";
+}
+
+// --isolated-hosts: every host's phase 1 alone on all threads, hosts one after another; the
+// critical path is the slowest host.
+template <typename ConfigFor, typename ContextLenFor>
+int BenchIsolated(const Model& model, const DistConfig& cfg, const std::vector<int64_t>& lengths,
+                  ConfigFor config_for, ContextLenFor context_len_for, int repeats,
+                  const std::string& context_kind, uint32_t seed, const po::variables_map& vm,
+                  nlohmann::json& out) {
+  std::printf("starattn bench --isolated-hosts: attn %s, hosts %d, threads %d, repeats %d "
+              "(medians; phase 1 only)\n",
+              std::string(AttnModeName(cfg.mode)).c_str(), cfg.hosts, omp_get_max_threads(),
+              repeats);
+  std::printf("%8s %7s %11s %11s %10s  %s\n", "context", "block", "phase1_s", "prefill_t/s",
+              "kv_MiB/h", "per-host phase1_s");
+  for (int64_t L_req : lengths) {
+    const int64_t L = context_len_for(L_req);
+    if (L < 1) Fail("length {}: no room for the context", L_req);
+    const DistConfig c = config_for(L);
+    const auto ctx = SyntheticContext(model, L, context_kind, seed);
+    std::vector<double> crit;
+    std::vector<std::vector<double>> per_host(c.hosts);
+    int64_t max_kv = 0, max_peak_kv = 0;
+    for (int r = 0; r < repeats; ++r) {
+      double worst = 0;
+      nlohmann::json hosts = nlohmann::json::array();
+      for (int h = 0; h < c.hosts; ++h) {
+        const HostStats st = Phase1Alone(model, c, ctx, h);
+        worst = std::max(worst, st.phase1_seconds);
+        per_host[h].push_back(st.phase1_seconds);
+        max_kv = std::max(max_kv, st.kv_bytes);
+        max_peak_kv = std::max(max_peak_kv, st.peak_kv_bytes);
+        hosts.push_back({{"phase1_seconds", st.phase1_seconds},
+                         {"context_tokens", st.context_tokens},
+                         {"kv_bytes", st.kv_bytes},
+                         {"peak_kv_bytes", st.peak_kv_bytes}});
+      }
+      crit.push_back(worst);
+      out["runs"].push_back({{"length", L_req},
+                             {"context_tokens", L},
+                             {"block_size", c.block_size},
+                             {"repeat", r},
+                             {"phase1_critical_seconds", worst},
+                             {"per_host", hosts}});
+    }
+    std::string hosts_col;
+    nlohmann::json host_medians = nlohmann::json::array();
+    for (const auto& v : per_host) {
+      hosts_col += fmt::format(" {:.3f}", Median(v));
+      host_medians.push_back(Median(v));
+    }
+    std::printf("%8lld %7lld %11.3f %11.1f %10.2f %s\n", static_cast<long long>(L),
+                static_cast<long long>(c.block_size), Median(crit), L / Median(crit),
+                max_kv / 1048576.0, hosts_col.c_str());
+    std::fflush(stdout);
+    out["summary"].push_back({{"length", L_req},
+                              {"context_tokens", L},
+                              {"block_size", c.block_size},
+                              {"phase1_critical_seconds", Median(crit)},
+                              {"prefill_tokens_per_second", L / Median(crit)},
+                              {"per_host_phase1_seconds", host_medians},
+                              {"max_kv_bytes_per_host", max_kv},
+                              {"max_peak_kv_bytes_per_host", max_peak_kv},
+                              {"peak_rss_bytes", PeakRssBytes()}});
+  }
+  WriteJson(vm, out);
+  return 0;
+}
+
 int RunBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
   desc.add_options()
@@ -102,16 +180,22 @@ int RunBench(const std::vector<std::string>& args) {
        "synthetic context: random (ordinary token ids) or text (a repeated paragraph)")
       ("ubatch", po::value<int64_t>()->default_value(512), "tokens per forward chunk in phase 1")
       ("seed", po::value<uint32_t>()->default_value(1), "seed of the random context")
+      ("isolated-hosts", po::bool_switch(),
+       "dense/star: time each host's phase 1 alone on all threads, one host after another (star "
+       "phase 1 has no communication, so this is the critical path of H machines like this "
+       "one); phase 2 and decoding are not run")
       ("json", po::value<std::string>(), "write the results as JSON to this file")
       ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+  AddDeviceOptions(desc);
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
-                        "usage: starattn bench --model M --attn dense|star|ring [--hosts H] "
+                        "usage: starattn bench --model M [--device cpu|cuda] --attn dense|star|ring [--hosts H] "
                         "[--block-size B | --block-div K] --lengths 1024 4096 ... "
                         "[--decode-tokens N] [--repeats R] [--json FILE] [--threads T]")) {
     return 0;
   }
   ApplyThreadsOption(vm);
+  const DeviceChoice device = DeviceFromOptions(vm);
 
   DistConfig cfg;
   cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());
@@ -135,6 +219,14 @@ int RunBench(const std::vector<std::string>& args) {
   if (query_len < 1) Fail("--query-tokens must be at least 1");
   if (decode < 1) Fail("--decode-tokens must be at least 1");
   if (repeats < 1) Fail("--repeats must be at least 1");
+  const bool isolated = vm["isolated-hosts"].as<bool>();
+  if (isolated && device.device != Device::kCpu) {
+    Fail("--isolated-hosts times the CPU backend's phase 1; drop it for --device cuda");
+  }
+  if (isolated && cfg.mode == AttnMode::kRing) {
+    Fail("--isolated-hosts: ring's phase 1 exchanges K/V between hosts, so its hosts cannot be "
+         "timed alone");
+  }
   const auto lengths = vm["lengths"].as<std::vector<int64_t>>();
   for (int64_t L : lengths) {
     if (L < 1) Fail("--lengths must be positive, got {}", L);
@@ -142,6 +234,7 @@ int RunBench(const std::vector<std::string>& args) {
 
   const auto t_load = std::chrono::steady_clock::now();
   auto model = Model::Load(vm["model"].as<std::string>());
+  ModelRunner runner(*model, device);  // cuda: uploads the weights
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   const int64_t max_pos = model->config().max_positions;
@@ -166,6 +259,8 @@ int RunBench(const std::vector<std::string>& args) {
   out["anchor_size"] = cfg.anchor_size;
   out["ubatch"] = cfg.ubatch;
   out["threads"] = n_threads;
+  out["device"] = DeviceName(device.device);
+  out["dtype"] = device.device == Device::kCpu ? "fp32" : device.fp16 ? "fp16" : "bf16";
   out["hardware_concurrency"] = std::thread::hardware_concurrency();
   out["query_tokens"] = query_len;
   out["decode_tokens"] = decode;
@@ -173,6 +268,7 @@ int RunBench(const std::vector<std::string>& args) {
   out["context"] = context_kind;
   out["date"] = UtcNow();
   out["model_load_seconds"] = load_seconds;
+  out["isolated_hosts"] = isolated;
   out["runs"] = nlohmann::json::array();
 
   auto config_for = [&](int64_t L) {
@@ -193,12 +289,15 @@ int RunBench(const std::vector<std::string>& args) {
     const auto ctx = SyntheticContext(*model, L, context_kind, seed);
     DistConfig c = cfg;
     if (cfg.mode == AttnMode::kStar) c.block_size = L / std::max<int64_t>(cfg.hosts, 2);
-    RunInProcess(*model, c, ctx, query, opts);
+    runner.RunSample(c, ctx, query, opts, nullptr);
   }
 
-  std::printf("starattn bench: %s, attn %s, hosts %d, threads %d, query %lld, decode %lld, "
-              "repeats %d (medians)\n",
-              vm["model"].as<std::string>().c_str(), std::string(AttnModeName(cfg.mode)).c_str(),
+  if (isolated) return BenchIsolated(*model, cfg, lengths, config_for, context_len_for, repeats,
+                                     context_kind, seed, vm, out);
+  std::printf("starattn bench: %s, device %s, attn %s, hosts %d, threads %d, query %lld, "
+              "decode %lld, repeats %d (medians)\n",
+              vm["model"].as<std::string>().c_str(), std::string(DeviceName(device.device)).c_str(),
+              std::string(AttnModeName(cfg.mode)).c_str(),
               cfg.hosts, n_threads, static_cast<long long>(query_len),
               static_cast<long long>(decode), repeats);
   std::printf("%8s %7s %11s %11s %10s %10s %10s %12s %10s\n", "context", "block", "phase1_s",
@@ -212,7 +311,7 @@ int RunBench(const std::vector<std::string>& args) {
     std::vector<double> p1, p2, dec_tps, pre_tps;
     int64_t max_kv = 0, max_peak_kv = 0;
     for (int r = 0; r < repeats; ++r) {
-      const SampleResult res = RunInProcess(*model, c, ctx, query, opts);
+      const SampleResult res = runner.RunSample(c, ctx, query, opts, nullptr);
       const int64_t steps = static_cast<int64_t>(res.generation.tokens.size()) - 1;
       const double dec = steps > 0 && res.decode_critical_seconds > 0
                              ? steps / res.decode_critical_seconds
@@ -271,13 +370,7 @@ int RunBench(const std::vector<std::string>& args) {
                               {"max_peak_kv_bytes_per_host", max_peak_kv},
                               {"peak_rss_bytes", PeakRssBytes()}});
   }
-  if (vm.count("json")) {
-    const std::string path = vm["json"].as<std::string>();
-    std::ofstream f(path);
-    if (!f) Fail("cannot write {}", path);
-    f << out.dump(2) << "\n";
-    std::cerr << "bench: wrote " << path << "\n";
-  }
+  WriteJson(vm, out);
   return 0;
 }
 

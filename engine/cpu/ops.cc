@@ -10,6 +10,9 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <vector>
+
+#include "engine/cpu/attention_state.h"
 
 namespace starattn::cpu {
 namespace {
@@ -143,24 +146,41 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
                const AttentionMask& mask, float scale, float* out, float* lse) {
   const int64_t D = s.head_dim;
   const int64_t G = s.n_heads / s.n_kv_heads;  // query heads per kv head
-  // A work item is (kv head, tile of kTq queries); its rows are the kTq * G (query, head) pairs
-  // sharing that kv head, so one K/V tile feeds a GEMM of kTq * G rows.
+  // A work item is (kv head, tile of kTq queries, key chunk); its rows are the kTq * G
+  // (query, head) pairs sharing that kv head, so one K/V tile feeds a GEMM of kTq * G rows.
   constexpr int64_t kTq = 32;
   constexpr int64_t kTk = 256;
   const int64_t n_qtiles = (s.n_q + kTq - 1) / kTq;
   const int64_t kv_stride = s.n_kv_heads * D;
   const int64_t q_stride = s.n_heads * D;
+  // Decode-like calls (few queries over many keys) have fewer (kv head, query tile) items than
+  // threads; then the keys are split into chunks whose states are merged afterwards
+  // (attention_state.h), so every thread streams its share of the K/V cache.
+  const int64_t threads = omp_get_max_threads();
+  int64_t n_chunks = 1;
+  if (s.n_kv_heads * n_qtiles < 2 * threads && s.n_kv >= 2 * kTk) {
+    const int64_t want = (2 * threads + s.n_kv_heads * n_qtiles - 1) / (s.n_kv_heads * n_qtiles);
+    n_chunks = std::min(want, s.n_kv / kTk);
+  }
+  const int64_t chunk_keys = (s.n_kv + n_chunks - 1) / n_chunks;
+  // Partial states of the chunks when split:   outs: [n_chunks, n_q, n_heads, head_dim]
+  //                                            lses: [n_chunks, n_q, n_heads]
+  std::vector<float> part_out(n_chunks > 1 ? n_chunks * s.n_q * q_stride : 0);
+  std::vector<float> part_lse(n_chunks > 1 ? n_chunks * s.n_q * s.n_heads : 0);
 
 #pragma omp parallel
   {
     MatR Qt(kTq * G, D), S(kTq * G, kTk), O(kTq * G, D);
     Eigen::VectorXf m(kTq * G), l(kTq * G);
 #pragma omp for schedule(dynamic)
-    for (int64_t item = 0; item < s.n_kv_heads * n_qtiles; ++item) {
-      const int64_t kvh = item / n_qtiles;
-      const int64_t i0 = (item % n_qtiles) * kTq;
+    for (int64_t item = 0; item < s.n_kv_heads * n_qtiles * n_chunks; ++item) {
+      const int64_t chunk = item % n_chunks;
+      const int64_t kvh = item / n_chunks / n_qtiles;
+      const int64_t i0 = (item / n_chunks % n_qtiles) * kTq;
       const int64_t nq = std::min(kTq, s.n_q - i0);
       const int64_t rows = nq * G;
+      float* dst_out = n_chunks > 1 ? part_out.data() + chunk * s.n_q * q_stride : out;
+      float* dst_lse = n_chunks > 1 ? part_lse.data() + chunk * s.n_q * s.n_heads : lse;
       // Row r = (i - i0) * G + g holds query i, head kvh * G + g.
       for (int64_t ii = 0; ii < nq; ++ii) {
         for (int64_t g = 0; g < G; ++g) {
@@ -172,12 +192,13 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
       l.head(rows).setZero();
       O.topRows(rows).setZero();
 
-      // Keys visible to the last query of the tile bound the loop.
-      int64_t j_end = s.n_kv;
+      // This chunk's keys; those visible to the last query of the tile bound the loop.
+      const int64_t j_begin = chunk * chunk_keys;
+      int64_t j_end = std::min(s.n_kv, j_begin + chunk_keys);
       if (mask.causal) {
-        j_end = std::clamp<int64_t>(mask.q_offset + i0 + nq - 1 - mask.k_offset + 1, 0, s.n_kv);
+        j_end = std::clamp<int64_t>(mask.q_offset + i0 + nq - 1 - mask.k_offset + 1, 0, j_end);
       }
-      for (int64_t j0 = 0; j0 < j_end; j0 += kTk) {
+      for (int64_t j0 = j_begin; j0 < j_end; j0 += kTk) {
         const int64_t nk = std::min(kTk, j_end - j0);
         StridedConstMapR Kb(k + j0 * kv_stride + kvh * D, nk, D, Eigen::OuterStride<>(kv_stride));
         StridedConstMapR Vb(v + j0 * kv_stride + kvh * D, nk, D, Eigen::OuterStride<>(kv_stride));
@@ -213,17 +234,22 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
         for (int64_t g = 0; g < G; ++g) {
           const int64_t r = ii * G + g;
           const int64_t h = kvh * G + g;
-          float* dst = out + (i0 + ii) * q_stride + h * D;
+          float* dst = dst_out + (i0 + ii) * q_stride + h * D;
           if (l[r] > 0.0f) {
             Eigen::Map<Eigen::RowVectorXf>(dst, D) = O.row(r) / l[r];
-            if (lse != nullptr) lse[(i0 + ii) * s.n_heads + h] = m[r] + std::log(l[r]);
+            if (dst_lse != nullptr) dst_lse[(i0 + ii) * s.n_heads + h] = m[r] + std::log(l[r]);
           } else {
             Eigen::Map<Eigen::RowVectorXf>(dst, D).setZero();
-            if (lse != nullptr) lse[(i0 + ii) * s.n_heads + h] = kNegInf;
+            if (dst_lse != nullptr) dst_lse[(i0 + ii) * s.n_heads + h] = kNegInf;
           }
         }
       }
     }
+  }
+  if (n_chunks > 1) {
+    std::vector<float> merged_lse(lse == nullptr ? s.n_q * s.n_heads : 0);
+    MergeStates(part_out.data(), part_lse.data(), n_chunks, s.n_q * s.n_heads, D, out,
+                lse != nullptr ? lse : merged_lse.data());
   }
 }
 

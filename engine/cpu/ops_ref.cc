@@ -17,6 +17,22 @@ void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, 
   }
 }
 
+void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, float* y) {
+  const int64_t runs = w.cols / QMatrix::kRun;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = 0; r < w.rows; ++r) {
+      double acc = bias != nullptr ? bias[r] : 0.0;
+      for (int64_t i = 0; i < w.cols; ++i) {
+        const int64_t b = r * runs + i / QMatrix::kRun;
+        const double wi = static_cast<double>(w.scale[b]) * w.q[r * w.cols + i] +
+                          (w.offset.empty() ? 0.0 : static_cast<double>(w.offset[b]));
+        acc += static_cast<double>(x[t * w.cols + i]) * wi;
+      }
+      y[t * w.rows + r] = static_cast<float>(acc);
+    }
+  }
+}
+
 void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y) {
   for (int64_t t = 0; t < n; ++t) {
     double ss = 0.0;

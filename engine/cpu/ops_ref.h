@@ -6,11 +6,14 @@
 #include <vector>
 
 #include "engine/cpu/ops.h"
+#include "engine/cpu/qmatmul.h"
 
 namespace starattn::cpu::ref {
 
 void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias,
             float* y);
+// From the definition w[r, i] = scale * q + offset, in double.
+void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, float* y);
 void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y);
 // Rotation from the definition (angle = pos * theta^(-2i/d) / factor_i), no shared tables.
 void Rope(float* x, int64_t n, int64_t n_heads, int64_t head_dim, const int32_t* positions,

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -171,21 +173,33 @@ TEST_P(AttentionTest, MatchesOracle) {
   auto k = rng.UniformVector(c.n_kv * c.n_kv_heads * c.head_dim, -2, 2);
   auto v = rng.UniformVector(c.n_kv * c.n_kv_heads * c.head_dim, -1, 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  std::vector<float> out(q.size(), std::nanf("")), lse(c.n_q * c.n_heads, std::nanf(""));
-  std::vector<float> out_ref(q.size()), lse_ref(lse.size());
-  Attention(q.data(), k.data(), v.data(), s, m, scale, out.data(), lse.data());
+  std::vector<float> out_ref(q.size()), lse_ref(c.n_q * c.n_heads);
   ref::Attention(q.data(), k.data(), v.data(), s, m, scale, out_ref.data(), lse_ref.data());
-  AllClose(out, out_ref, kFp32Reduction, "attention out");
-  AllClose(lse, lse_ref, kFp32Reduction, "attention lse");
-  // Relative error over the whole output against the float64 oracle.
-  double num = 0, den = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    num += (double(out[i]) - out_ref[i]) * (double(out[i]) - out_ref[i]);
-    den += double(out_ref[i]) * out_ref[i];
+  // Thread counts matter: with fewer (kv head, query tile) items than 2x threads the keys are
+  // split into chunks whose states are merged; 1, 4 and 7 threads cover unsplit and split runs.
+  const int saved_threads = omp_get_max_threads();
+  for (int threads : {1, 4, 7}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    omp_set_num_threads(threads);
+    std::vector<float> out(q.size(), std::nanf("")), lse(c.n_q * c.n_heads, std::nanf(""));
+    Attention(q.data(), k.data(), v.data(), s, m, scale, out.data(), lse.data());
+    AllClose(out, out_ref, kFp32Reduction, "attention out");
+    AllClose(lse, lse_ref, kFp32Reduction, "attention lse");
+    // Relative error over the whole output against the float64 oracle.
+    double num = 0, den = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      num += (double(out[i]) - out_ref[i]) * (double(out[i]) - out_ref[i]);
+      den += double(out_ref[i]) * out_ref[i];
+    }
+    if (den > 0) {
+      EXPECT_LT(std::sqrt(num / den), 1e-5) << "relative error of out";
+    }
+    // Without lse the output is the same.
+    std::vector<float> out2(q.size(), std::nanf(""));
+    Attention(q.data(), k.data(), v.data(), s, m, scale, out2.data(), nullptr);
+    AllClose(out2, out_ref, kFp32Reduction, "attention out (no lse)");
   }
-  if (den > 0) {
-    EXPECT_LT(std::sqrt(num / den), 1e-5) << "relative error of out";
-  }
+  omp_set_num_threads(saved_threads);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -205,7 +219,11 @@ INSTANTIATE_TEST_SUITE_P(
         AttnCase{1024, 1024, 4, 1, 128, true, 0, 0},   // long causal, MQA
         AttnCase{512, 2048, 8, 2, 64, false, 0, 0},    // long non-causal
         AttnCase{300, 2000, 4, 2, 128, true, 1700, 0}, // a query block after 1700 cached keys
-        AttnCase{64, 1500, 6, 3, 64, true, 3000, 1600}));
+        AttnCase{64, 1500, 6, 3, 64, true, 3000, 1600},
+        AttnCase{1, 2048, 9, 3, 64, true, 1000, 0},    // decode, later key chunks invisible
+        AttnCase{2, 1600, 4, 4, 64, true, 5000, 100},  // two queries after every key
+        AttnCase{1, 1024, 2, 1, 64, true, 0, 100},     // decode, every key hidden
+        AttnCase{3, 4096, 8, 1, 128, false, 0, 0}));   // non-causal, 4K keys, MQA
 
 TEST(ArgmaxTest, FirstOnTies) {
   std::vector<float> x = {1, 5, 3, 5, -1};

@@ -91,80 +91,64 @@ uint32_t LoadU32(const uint8_t* p) {
 float LoadHalf(const uint8_t* p) { return HalfToFloat(LoadU16(p)); }
 
 // ---- 32-element blocks ---------------------------------------------------------------------
+// Each decoder writes one block as integers q[32] and (d, m) with value = q * d + m (m = 0 for
+// the symmetric formats); Dequantize and DecomposeBlocks32 both read blocks through them.
 
-// block_q4_0 {fp16 d; uint8 qs[16]}: y[j] = (lo nibble - 8) * d, y[j + 16] = (hi nibble - 8) * d.
-void DequantQ4_0(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 18, y += kQk) {
-    const float d = LoadHalf(x);
-    const uint8_t* qs = x + 2;
-    for (int j = 0; j < kQk / 2; ++j) {
-      const int x0 = (qs[j] & 0x0F) - 8;
-      const int x1 = (qs[j] >> 4) - 8;
-      y[j] = x0 * d;
-      y[j + kQk / 2] = x1 * d;
-    }
+// block_q4_0 {fp16 d; uint8 qs[16]}: q[j] = lo nibble - 8, q[j + 16] = hi nibble - 8.
+void BlockQ4_0(const uint8_t* x, int8_t* q, float* d, float* m) {
+  *d = LoadHalf(x);
+  *m = 0.0f;
+  const uint8_t* qs = x + 2;
+  for (int j = 0; j < kQk / 2; ++j) {
+    q[j] = static_cast<int8_t>((qs[j] & 0x0F) - 8);
+    q[j + kQk / 2] = static_cast<int8_t>((qs[j] >> 4) - 8);
   }
 }
 
-// block_q4_1 {fp16 d, m; uint8 qs[16]}: y = nibble * d + m.
-void DequantQ4_1(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 20, y += kQk) {
-    const float d = LoadHalf(x);
-    const float m = LoadHalf(x + 2);
-    const uint8_t* qs = x + 4;
-    for (int j = 0; j < kQk / 2; ++j) {
-      const int x0 = qs[j] & 0x0F;
-      const int x1 = qs[j] >> 4;
-      y[j] = x0 * d + m;
-      y[j + kQk / 2] = x1 * d + m;
-    }
+// block_q4_1 {fp16 d, m; uint8 qs[16]}: q = nibble.
+void BlockQ4_1(const uint8_t* x, int8_t* q, float* d, float* m) {
+  *d = LoadHalf(x);
+  *m = LoadHalf(x + 2);
+  const uint8_t* qs = x + 4;
+  for (int j = 0; j < kQk / 2; ++j) {
+    q[j] = static_cast<int8_t>(qs[j] & 0x0F);
+    q[j + kQk / 2] = static_cast<int8_t>(qs[j] >> 4);
   }
 }
 
-// block_q5_0 {fp16 d; uint32 qh; uint8 qs[16]}: bit j of qh is the 5th bit of element j.
-void DequantQ5_0(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 22, y += kQk) {
-    const float d = LoadHalf(x);
-    const uint32_t qh = LoadU32(x + 2);
-    const uint8_t* qs = x + 6;
-    for (int j = 0; j < kQk / 2; ++j) {
-      const uint8_t xh0 = ((qh >> (j + 0)) << 4) & 0x10;
-      const uint8_t xh1 = ((qh >> (j + 12))) & 0x10;
-      const int x0 = ((qs[j] & 0x0F) | xh0) - 16;
-      const int x1 = ((qs[j] >> 4) | xh1) - 16;
-      y[j] = x0 * d;
-      y[j + kQk / 2] = x1 * d;
-    }
+// The 5-bit quants of block_q5_0/q5_1: bit j of qh is the 5th bit of element j.
+void Quants5(const uint8_t* qs, uint32_t qh, int bias, int8_t* q) {
+  for (int j = 0; j < kQk / 2; ++j) {
+    const uint8_t xh0 = ((qh >> (j + 0)) << 4) & 0x10;
+    const uint8_t xh1 = ((qh >> (j + 12))) & 0x10;
+    q[j] = static_cast<int8_t>(((qs[j] & 0x0F) | xh0) - bias);
+    q[j + kQk / 2] = static_cast<int8_t>(((qs[j] >> 4) | xh1) - bias);
   }
 }
 
-// block_q5_1 {fp16 d, m; uint32 qh; uint8 qs[16]}: y = q5 * d + m.
-void DequantQ5_1(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 24, y += kQk) {
-    const float d = LoadHalf(x);
-    const float m = LoadHalf(x + 2);
-    const uint32_t qh = LoadU32(x + 4);
-    const uint8_t* qs = x + 8;
-    for (int j = 0; j < kQk / 2; ++j) {
-      const uint8_t xh0 = ((qh >> (j + 0)) << 4) & 0x10;
-      const uint8_t xh1 = ((qh >> (j + 12))) & 0x10;
-      const int x0 = (qs[j] & 0x0F) | xh0;
-      const int x1 = (qs[j] >> 4) | xh1;
-      y[j] = x0 * d + m;
-      y[j + kQk / 2] = x1 * d + m;
-    }
-  }
+// block_q5_0 {fp16 d; uint32 qh; uint8 qs[16]}: q = 5-bit quant - 16.
+void BlockQ5_0(const uint8_t* x, int8_t* q, float* d, float* m) {
+  *d = LoadHalf(x);
+  *m = 0.0f;
+  Quants5(x + 6, LoadU32(x + 2), 16, q);
 }
 
-// block_q8_0 {fp16 d; int8 qs[32]}: y = q * d.
-void DequantQ8_0(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 34, y += kQk) {
-    const float d = LoadHalf(x);
-    for (int j = 0; j < kQk; ++j) {
-      y[j] = static_cast<int8_t>(x[2 + j]) * d;
-    }
-  }
+// block_q5_1 {fp16 d, m; uint32 qh; uint8 qs[16]}: q = 5-bit quant.
+void BlockQ5_1(const uint8_t* x, int8_t* q, float* d, float* m) {
+  *d = LoadHalf(x);
+  *m = LoadHalf(x + 2);
+  Quants5(x + 8, LoadU32(x + 4), 0, q);
 }
+
+// block_q8_0 {fp16 d; int8 qs[32]}.
+void BlockQ8_0(const uint8_t* x, int8_t* q, float* d, float* m) {
+  *d = LoadHalf(x);
+  *m = 0.0f;
+  std::memcpy(q, x + 2, kQk);
+}
+
+// Decodes one block into `runs` runs of 32: q[32 * runs], d[runs], m[runs]; value = q * d + m.
+using BlockFn = void (*)(const uint8_t* x, int8_t* q, float* d, float* m);
 
 // ---- 256-element K-quant super-blocks --------------------------------------------------------
 
@@ -183,58 +167,79 @@ void GetScaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
 }
 
 // block_q4_K {fp16 d, dmin; uint8 scales[12]; uint8 qs[128]}: eight sub-blocks of 32;
-// y = d * sc * q4 - dmin * m. Each 32-byte run of qs feeds two sub-blocks (low then high nibbles).
-void DequantQ4_K(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 144) {
-    const float d = LoadHalf(x);
-    const float min = LoadHalf(x + 2);
-    const uint8_t* scales = x + 4;
-    const uint8_t* q = x + 16;
-    int is = 0;
-    for (int j = 0; j < kQkK; j += 64) {
-      uint8_t sc, m;
-      GetScaleMinK4(is + 0, scales, &sc, &m);
-      const float d1 = d * sc;
-      const float m1 = min * m;
-      GetScaleMinK4(is + 1, scales, &sc, &m);
-      const float d2 = d * sc;
-      const float m2 = min * m;
-      for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
-      for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
-      q += 32;
-      is += 2;
+// value = d * sc * q4 - dmin * m, written as q4 * (d * sc) + (-(dmin * m)) (the same rounding:
+// both products are exact). Each 32-byte run of qs feeds two sub-blocks (low then high nibbles).
+void BlockQ4_K(const uint8_t* x, int8_t* q, float* d, float* m) {
+  const float dd = LoadHalf(x);
+  const float min = LoadHalf(x + 2);
+  const uint8_t* scales = x + 4;
+  const uint8_t* qs = x + 16;
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, mm;
+    GetScaleMinK4(s, scales, &sc, &mm);
+    d[s] = dd * sc;
+    m[s] = -(min * mm);
+    const uint8_t* run = qs + 32 * (s / 2);
+    for (int l = 0; l < 32; ++l) {
+      q[32 * s + l] = static_cast<int8_t>(s % 2 == 0 ? run[l] & 0xF : run[l] >> 4);
     }
   }
 }
 
 // block_q5_K {fp16 d, dmin; uint8 scales[12]; uint8 qh[32]; uint8 qs[128]}: as Q4_K with a 5th
 // bit per element; sub-block s takes its high bits from bit s of qh[l].
-void DequantQ5_K(const uint8_t* x, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i, x += 176) {
-    const float d = LoadHalf(x);
-    const float min = LoadHalf(x + 2);
-    const uint8_t* scales = x + 4;
-    const uint8_t* qh = x + 16;
-    const uint8_t* ql = x + 48;
-    int is = 0;
-    uint8_t u1 = 1, u2 = 2;
-    for (int j = 0; j < kQkK; j += 64) {
-      uint8_t sc, m;
-      GetScaleMinK4(is + 0, scales, &sc, &m);
-      const float d1 = d * sc;
-      const float m1 = min * m;
-      GetScaleMinK4(is + 1, scales, &sc, &m);
-      const float d2 = d * sc;
-      const float m2 = min * m;
-      for (int l = 0; l < 32; ++l) *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
-      for (int l = 0; l < 32; ++l) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
-      ql += 32;
-      is += 2;
-      u1 <<= 2;
-      u2 <<= 2;
+void BlockQ5_K(const uint8_t* x, int8_t* q, float* d, float* m) {
+  BlockQ4_K(x, q, d, m);  // scales, minima and the low nibbles sit where Q4_K has them...
+  const uint8_t* qh = x + 16;
+  const uint8_t* ql = x + 48;  // ...except that the nibbles start after qh
+  for (int s = 0; s < 8; ++s) {
+    const uint8_t* run = ql + 32 * (s / 2);
+    for (int l = 0; l < 32; ++l) {
+      const int lo = s % 2 == 0 ? run[l] & 0xF : run[l] >> 4;
+      q[32 * s + l] = static_cast<int8_t>(lo + ((qh[l] >> s) & 1 ? 16 : 0));
     }
   }
 }
+
+struct Blocks32Format {
+  GgmlType type;
+  BlockFn block;
+  int runs;      // runs of 32 elements per block
+  bool has_min;  // false: m is always 0
+};
+
+constexpr Blocks32Format kBlocks32Formats[] = {
+    {GgmlType::kQ4_0, BlockQ4_0, 1, false}, {GgmlType::kQ4_1, BlockQ4_1, 1, true},
+    {GgmlType::kQ5_0, BlockQ5_0, 1, false}, {GgmlType::kQ5_1, BlockQ5_1, 1, true},
+    {GgmlType::kQ8_0, BlockQ8_0, 1, false}, {GgmlType::kQ4_K, BlockQ4_K, 8, true},
+    {GgmlType::kQ5_K, BlockQ5_K, 8, true},
+};
+
+const Blocks32Format* FindBlocks32(GgmlType type) {
+  for (const Blocks32Format& f : kBlocks32Formats) {
+    if (f.type == type) return &f;
+  }
+  return nullptr;
+}
+
+// y = q * d + m; the formats without a minimum skip the add (adding a zero m would turn -0 into
+// +0, which ggml does not do).
+void DequantBlocks(const Blocks32Format& f, size_t block_bytes, const uint8_t* x, int64_t nb,
+                   float* y) {
+  int8_t q[8 * kQk];
+  float d[8], m[8];
+  for (int64_t i = 0; i < nb; ++i, x += block_bytes) {
+    f.block(x, q, d, m);
+    for (int r = 0; r < f.runs; ++r) {
+      for (int j = 0; j < kQk; ++j, ++y) {
+        const int8_t v = q[r * kQk + j];
+        *y = f.has_min ? v * d[r] + m[r] : v * d[r];
+      }
+    }
+  }
+}
+
+
 
 // block_q6_K {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; fp16 d}: sixteen sub-blocks of 16;
 // y = d * scale * (q6 - 32). Each half (128 elements) uses 64 ql bytes, 32 qh bytes, 8 scales.
@@ -313,6 +318,9 @@ void Dequantize(GgmlType type, const void* src, int64_t n, float* dst) {
   }
   const auto* x = static_cast<const uint8_t*>(src);
   const int64_t nb = n / t.block_size;
+  if (const Blocks32Format* f = FindBlocks32(type)) {
+    return DequantBlocks(*f, t.block_bytes, x, nb, dst);
+  }
   switch (type) {
     case GgmlType::kF32:
       if (n > 0) std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
@@ -323,20 +331,6 @@ void Dequantize(GgmlType type, const void* src, int64_t n, float* dst) {
     case GgmlType::kBF16:
       for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFloat(LoadU16(x + 2 * i));
       return;
-    case GgmlType::kQ4_0:
-      return DequantQ4_0(x, nb, dst);
-    case GgmlType::kQ4_1:
-      return DequantQ4_1(x, nb, dst);
-    case GgmlType::kQ5_0:
-      return DequantQ5_0(x, nb, dst);
-    case GgmlType::kQ5_1:
-      return DequantQ5_1(x, nb, dst);
-    case GgmlType::kQ8_0:
-      return DequantQ8_0(x, nb, dst);
-    case GgmlType::kQ4_K:
-      return DequantQ4_K(x, nb, dst);
-    case GgmlType::kQ5_K:
-      return DequantQ5_K(x, nb, dst);
     case GgmlType::kQ6_K:
       return DequantQ6_K(x, nb, dst);
     default:
@@ -372,5 +366,22 @@ float HalfToFloat(uint16_t h) {
 
 // bfloat16 is the top half of an fp32 (ggml_compute_bf16_to_fp32: a plain shift).
 float Bf16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+
+bool HasBlocks32Form(GgmlType type) { return FindBlocks32(type) != nullptr; }
+
+void DecomposeBlocks32(GgmlType type, const void* src, int64_t n, int8_t* q, float* scale,
+                       float* offset) {
+  const Blocks32Format* f = FindBlocks32(type);
+  if (f == nullptr) Fail("GGML type {} has no exact int8 form", TypeName(static_cast<uint32_t>(type)));
+  const TypeTraits& t = RequireType(type);
+  if (n < 0 || n % t.block_size != 0) {
+    Fail("cannot decompose {} elements of type {}: not a multiple of the block size {}", n, t.name,
+         t.block_size);
+  }
+  const auto* x = static_cast<const uint8_t*>(src);
+  for (int64_t i = 0; i < n / t.block_size; ++i, x += t.block_bytes) {
+    f->block(x, q + i * t.block_size, scale + i * f->runs, offset + i * f->runs);
+  }
+}
 
 }  // namespace starattn

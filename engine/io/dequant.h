@@ -42,6 +42,17 @@ size_t RowBytes(GgmlType type, int64_t n);
 // Dequantizes `n` elements (a multiple of BlockSize(type)) from `src` to `dst`.
 void Dequantize(GgmlType type, const void* src, int64_t n, float* dst);
 
+// The exact int8 form of the types whose values are, per run of 32 consecutive elements,
+// scale * q + offset with an integer q in [-128, 127]: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 (one run per
+// block) and Q4_K Q5_K (eight runs per super-block). Dequantize computes its values from this
+// form, so the two agree bit for bit. Offsets are 0 for Q4_0, Q5_0 and Q8_0.
+bool HasBlocks32Form(GgmlType type);
+//   src: n elements of `type` (n a multiple of BlockSize(type))
+//   q: [n]   scale, offset: [n / 32]
+// Throws Error for a type without the form.
+void DecomposeBlocks32(GgmlType type, const void* src, int64_t n, int8_t* q, float* scale,
+                       float* offset);
+
 // IEEE half and bfloat16 to float.
 float HalfToFloat(uint16_t h);
 float Bf16ToFloat(uint16_t b);

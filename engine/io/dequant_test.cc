@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -58,6 +59,47 @@ TEST_P(DequantFixtureTest, MatchesGgufPyBitExactly) {
   std::vector<float> got2(kFixtureElements);
   Dequantize(type, shifted.data() + 1, kFixtureElements, got2.data());
   ExpectSameBits(got2, want, name + " (unaligned)");
+}
+
+// The int8 form reproduces gguf-py's values (compared by value: scale * q + 0 is +0 where
+// gguf-py's product is -0), with quants in each format's range.
+TEST_P(DequantFixtureTest, Blocks32FormMatchesGgufPy) {
+  const GgmlType type = GetParam();
+  const std::string name = TypeName(static_cast<uint32_t>(type));
+  const bool expected = type == GgmlType::kQ4_0 || type == GgmlType::kQ4_1 ||
+                        type == GgmlType::kQ5_0 || type == GgmlType::kQ5_1 ||
+                        type == GgmlType::kQ8_0 || type == GgmlType::kQ4_K ||
+                        type == GgmlType::kQ5_K;
+  ASSERT_EQ(HasBlocks32Form(type), expected) << name;
+  const std::string blocks = ReadFileToString(testing::FixturePath("io/dequant/" + name + ".bin"));
+  std::vector<int8_t> q(kFixtureElements);
+  std::vector<float> scale(kFixtureElements / 32), offset(kFixtureElements / 32);
+  if (!expected) {
+    EXPECT_THROW(DecomposeBlocks32(type, blocks.data(), kFixtureElements, q.data(), scale.data(),
+                                   offset.data()),
+                 Error);
+    return;
+  }
+  const std::vector<float> want = LoadF32(testing::FixturePath("io/dequant/" + name + ".f32"));
+  DecomposeBlocks32(type, blocks.data(), kFixtureElements, q.data(), scale.data(), offset.data());
+  int lo = 127, hi = -128;
+  for (int64_t i = 0; i < kFixtureElements; ++i) {
+    const float v = static_cast<float>(q[i]) * scale[i / 32] + offset[i / 32];
+    ASSERT_EQ(v, want[i]) << name << " element " << i;
+    lo = std::min<int>(lo, q[i]);
+    hi = std::max<int>(hi, q[i]);
+  }
+  const std::pair<int, int> range =
+      type == GgmlType::kQ4_0   ? std::pair{-8, 7}
+      : type == GgmlType::kQ5_0 ? std::pair{-16, 15}
+      : type == GgmlType::kQ8_0 ? std::pair{-128, 127}
+      : type == GgmlType::kQ5_1 || type == GgmlType::kQ5_K ? std::pair{0, 31}
+                                                           : std::pair{0, 15};
+  EXPECT_GE(lo, range.first) << name;
+  EXPECT_LE(hi, range.second) << name;
+  if (type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0) {
+    for (float o : offset) ASSERT_EQ(o, 0.0f) << name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllSupported, DequantFixtureTest,

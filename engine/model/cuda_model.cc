@@ -173,9 +173,8 @@ CudaWeights::CudaWeights(const Model& model, DeviceDType dtype, int device)
       d.w_down = Upload16(L.w_down);
       layers_.push_back(d);
     }
-    // The table Model builds for cpu::Rope (Model keeps its copy private).
-    std::vector<float> inv = cpu::RopeInvFreq(c.rope_dims, c.rope_theta, c.rope_freq_factors);
-    for (float& f : inv) f /= c.rope_linear_scale;
+    // The CPU forward pass's own table, so the two cannot drift apart.
+    const std::vector<float>& inv = model.inv_freq();
     inv_freq_ = Upload32(inv);
     n_freq_ = static_cast<int64_t>(inv.size());
     STARATTN_CUDA_CHECK(cudaDeviceSynchronize());

@@ -427,6 +427,31 @@ SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig&
   return result;
 }
 
+HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
+                      std::span<const int32_t> context, int host) {
+  const int64_t L = static_cast<int64_t>(context.size());
+  if (cfg.mode == AttnMode::kRing) {
+    Fail("ring's phase 1 exchanges K/V between hosts; its hosts cannot be timed alone");
+  }
+  if (host < 0 || host >= cfg.hosts) Fail("host {} outside 0..{}", host, cfg.hosts - 1);
+  ValidateDistConfig(cfg, L, 1, 0, model.config().max_positions);
+  const ContextShare share = HostContextShare(cfg, L, cfg.hosts, host);
+  KvCache cache(model.config(), share.rows);
+  HostStats stats;
+  stats.context_tokens = share.rows;
+  int64_t transient = 0;
+  const auto t0 = Clock::now();
+  if (cfg.mode == AttnMode::kDense) {
+    PrefillInto(model, context, Range(0, L), cache, cfg.ubatch);
+  } else {
+    StarPhase1(model, cfg, context, share.block_begin, share.block_end, cache, &transient);
+  }
+  stats.phase1_seconds = Since(t0);
+  stats.kv_bytes = cache.used_bytes();
+  stats.peak_kv_bytes = cache.reserved_bytes() + transient;
+  return stats;
+}
+
 SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
                           std::span<const int32_t> context, std::span<const int32_t> query,
                           const GenerateOptions& opts) {

@@ -106,6 +106,13 @@ SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
                           std::span<const int32_t> context, std::span<const int32_t> query,
                           const GenerateOptions& opts);
 
+// Phase 1 of one host (dense: the whole context; star: its blocks) run alone on this thread's
+// OpenMP threads. Star phase 1 has no communication, so each host timed alone on the whole
+// machine gives the phase-1 critical path of H such machines (bench --isolated-hosts).
+// Ring's phase 1 communicates: an Error.
+HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
+                      std::span<const int32_t> context, int host);
+
 // Phase 2 alone, for tests: the query over per-host caches that already hold context K/V (the
 // last rank's cache also receives the query's K/V). Returns the logits of every query token
 // [n_query, vocab].

@@ -179,6 +179,33 @@ TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
              std::max<int64_t>(gen - 1, 0)) * row_bytes);
 }
 
+// Each host's phase 1 run alone (bench --isolated-hosts) holds the same rows as in a full run,
+// and its peak includes the anchor + block scratch cache; ring cannot run alone.
+TEST(StarTest, Phase1AloneHoldsEachHostsBlocks) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const auto ctx = RandomIds(m, 401, 21);
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.hosts = 3;
+  star.block_size = 101;  // 4 blocks over 3 hosts: 2, 1, 1 (the last one 98 tokens)
+  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads *
+                            m.config().head_dim * static_cast<int64_t>(sizeof(float));
+  const int64_t want_rows[] = {202, 101, 98};
+  for (int h = 0; h < 3; ++h) {
+    const HostStats st = Phase1Alone(m, star, ctx, h);
+    EXPECT_EQ(st.context_tokens, want_rows[h]) << "host " << h;
+    EXPECT_EQ(st.kv_bytes, want_rows[h] * row_bytes) << "host " << h;
+    EXPECT_EQ(st.peak_kv_bytes, (want_rows[h] + 2 * star.block_size) * row_bytes) << "host " << h;
+    EXPECT_GT(st.phase1_seconds, 0.0);
+  }
+  DistConfig ring;
+  ring.mode = AttnMode::kRing;
+  ring.hosts = 2;
+  EXPECT_THROW(Phase1Alone(m, ring, ctx, 0), Error);
+  EXPECT_THROW(Phase1Alone(m, star, ctx, 3), Error);
+}
+
 TEST(StarTest, AblationSwitchesChangeTheOutput) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();

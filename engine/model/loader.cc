@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "engine/common/error.h"
+#include "engine/io/dequant.h"
 #include "engine/io/gguf.h"
 #include "engine/io/safetensors.h"
 #include "engine/model/model.h"
@@ -35,6 +36,20 @@ class GgufWeightReader {
     }
     return g_.ReadF32(*t);
   }
+  // A 2-D weight [rows, cols] in fp32, and in `q` its exact int8 form when its type has one
+  // (io/dequant.h: HasBlocks32Form); `q` stays empty otherwise.
+  std::vector<float> ReadWithInt8(const std::string& name, int64_t rows, int64_t cols,
+                                  cpu::QMatrix& q) const {
+    std::vector<float> w = Read(name, {rows, cols});
+    const GgufTensorInfo& t = *g_.FindTensor(name);
+    const auto type = static_cast<GgmlType>(t.type_id);
+    if (HasBlocks32Form(type) && cols % cpu::QMatrix::kRun == 0) {
+      q = cpu::QMatrix::Allocate(rows, cols);
+      DecomposeBlocks32(type, t.data, rows * cols, q.q.data(), q.scale.data(), q.offset.data());
+      q.DropZeroOffsets();
+    }
+    return w;
+  }
 
  private:
   const GgufFile& g_;
@@ -50,27 +65,27 @@ std::unique_ptr<Model> LoadGguf(const std::string& path) {
     c.rope_freq_factors = r.Read("rope_freqs.weight", {c.rope_dims / 2});
   }
   Weights w;
-  w.tok_embd = r.Read("token_embd.weight", {c.vocab_size, d});
+  w.tok_embd = r.ReadWithInt8("token_embd.weight", c.vocab_size, d, w.q_tok_embd);
   w.out_norm = r.Read("output_norm.weight", {d});
-  if (!c.tied_embeddings) w.output = r.Read("output.weight", {c.vocab_size, d});
+  if (!c.tied_embeddings) w.output = r.ReadWithInt8("output.weight", c.vocab_size, d, w.q_output);
   w.layers.resize(c.n_layers);
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LayerWeights& L = w.layers[l];
     L.attn_norm = r.Read(p + "attn_norm.weight", {d});
-    L.wq = r.Read(p + "attn_q.weight", {q_dim, d});
-    L.wk = r.Read(p + "attn_k.weight", {kv_dim, d});
-    L.wv = r.Read(p + "attn_v.weight", {kv_dim, d});
+    L.wq = r.ReadWithInt8(p + "attn_q.weight", q_dim, d, L.q_wq);
+    L.wk = r.ReadWithInt8(p + "attn_k.weight", kv_dim, d, L.q_wk);
+    L.wv = r.ReadWithInt8(p + "attn_v.weight", kv_dim, d, L.q_wv);
     if (c.qkv_bias) {
       L.bq = r.Read(p + "attn_q.bias", {q_dim});
       L.bk = r.Read(p + "attn_k.bias", {kv_dim});
       L.bv = r.Read(p + "attn_v.bias", {kv_dim});
     }
-    L.wo = r.Read(p + "attn_output.weight", {d, q_dim});
+    L.wo = r.ReadWithInt8(p + "attn_output.weight", d, q_dim, L.q_wo);
     L.ffn_norm = r.Read(p + "ffn_norm.weight", {d});
-    L.w_gate = r.Read(p + "ffn_gate.weight", {c.d_ff, d});
-    L.w_up = r.Read(p + "ffn_up.weight", {c.d_ff, d});
-    L.w_down = r.Read(p + "ffn_down.weight", {d, c.d_ff});
+    L.w_gate = r.ReadWithInt8(p + "ffn_gate.weight", c.d_ff, d, L.q_w_gate);
+    L.w_up = r.ReadWithInt8(p + "ffn_up.weight", c.d_ff, d, L.q_w_up);
+    L.w_down = r.ReadWithInt8(p + "ffn_down.weight", d, c.d_ff, L.q_w_down);
   }
   std::unique_ptr<Tokenizer> tok;
   if (g.Has("tokenizer.ggml.model")) tok = Tokenizer::FromGguf(g);

@@ -33,7 +33,25 @@ int64_t KvCache::reserved_bytes() const {
   return 2 * static_cast<int64_t>(k_.size()) * capacity_ * row_floats_ * sizeof(float);
 }
 
+int64_t Weights::int8_bytes() const {
+  int64_t b = q_tok_embd.bytes() + q_output.bytes();
+  for (const LayerWeights& L : layers) {
+    for (const cpu::QMatrix* m : {&L.q_wq, &L.q_wk, &L.q_wv, &L.q_wo, &L.q_w_gate, &L.q_w_up,
+                                  &L.q_w_down}) {
+      b += m->bytes();
+    }
+  }
+  return b;
+}
+
 void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& source) {
+  // An int8 form, when present, has its fp32 matrix's shape.
+  auto check_q = [&](const cpu::QMatrix& q, int64_t rows, int64_t cols, const std::string& name) {
+    if (!q.empty() && (q.rows != rows || q.cols != cols)) {
+      Fail("{}: int8 form of {} is [{}, {}], expected [{}, {}]", source, name, q.rows, q.cols, rows,
+           cols);
+    }
+  };
   auto check = [&](const std::vector<float>& t, int64_t want, const std::string& name) {
     if (static_cast<int64_t>(t.size()) != want) {
       Fail("{}: tensor {} has {} elements, expected {}", source, name, t.size(), want);
@@ -43,6 +61,8 @@ void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& 
   check(w.tok_embd, c.vocab_size * c.d_model, "token embedding");
   check(w.out_norm, c.d_model, "output norm");
   if (!c.tied_embeddings) check(w.output, c.vocab_size * c.d_model, "output");
+  check_q(w.q_tok_embd, c.vocab_size, c.d_model, "token embedding");
+  check_q(w.q_output, c.vocab_size, c.d_model, "output");
   if (static_cast<int64_t>(w.layers.size()) != c.n_layers) {
     Fail("{}: {} layers of weights, expected {}", source, w.layers.size(), c.n_layers);
   }
@@ -63,6 +83,13 @@ void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& 
     check(L.w_gate, c.d_ff * c.d_model, p + "ffn_gate");
     check(L.w_up, c.d_ff * c.d_model, p + "ffn_up");
     check(L.w_down, c.d_model * c.d_ff, p + "ffn_down");
+    check_q(L.q_wq, q_dim, c.d_model, p + "q");
+    check_q(L.q_wk, kv_dim, c.d_model, p + "k");
+    check_q(L.q_wv, kv_dim, c.d_model, p + "v");
+    check_q(L.q_wo, c.d_model, q_dim, p + "attn_output");
+    check_q(L.q_w_gate, c.d_ff, c.d_model, p + "ffn_gate");
+    check_q(L.q_w_up, c.d_ff, c.d_model, p + "ffn_up");
+    check_q(L.q_w_down, c.d_model, c.d_ff, p + "ffn_down");
   }
 }
 
@@ -91,10 +118,25 @@ std::optional<std::string> Model::default_system_prompt() const {
   return tokenizer_ ? DefaultSystemPrompt(tokenizer_->chat_template_source()) : std::nullopt;
 }
 
+namespace {
+
+// y = x * w^T + bias, from the int8 form for decode-sized batches when the weights have one.
+//   x: [n, in]   w: [out, in]   y: [n, out]
+void Linear(const float* x, int64_t n, const std::vector<float>& w, const cpu::QMatrix& qw,
+            int64_t in, int64_t out, const float* bias, float* y) {
+  if (!qw.empty() && n <= cpu::kQMatMulMaxRows) {
+    cpu::QMatMul(x, n, qw, bias, y);
+  } else {
+    cpu::MatMul(x, n, in, w.data(), out, bias, y);
+  }
+}
+
+}  // namespace
+
 void Model::Logits(float* x, int64_t n, float* logits) const {
   const ModelConfig& c = config_;
   cpu::RmsNorm(x, weights_.out_norm.data(), n, c.d_model, c.rms_eps, x);
-  cpu::MatMul(x, n, c.d_model, weights_.lm_head().data(), c.vocab_size, nullptr, logits);
+  Linear(x, n, weights_.lm_head(), weights_.q_lm_head(), c.d_model, c.vocab_size, nullptr, logits);
 }
 
 float Model::attention_scale() const {
@@ -116,6 +158,7 @@ void CacheAttention::Attend(int64_t layer, int64_t n, const float* q, const floa
   cpu::Attention(q, cache_.k(layer), cache_.v(layer), shape, {true, past, 0}, scale_, out,
                  nullptr);
 }
+
 
 std::vector<float> Model::Forward(std::span<const int32_t> tokens,
                                   std::span<const int32_t> positions, KvCache& cache,
@@ -162,20 +205,20 @@ std::vector<float> Model::Forward(std::span<const int32_t> tokens,
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = weights_.layers[l];
     cpu::RmsNorm(x.data(), L.attn_norm.data(), n, d, c.rms_eps, h.data());
-    cpu::MatMul(h.data(), n, d, L.wq.data(), q_dim, L.bq.empty() ? nullptr : L.bq.data(), q.data());
-    cpu::MatMul(h.data(), n, d, L.wk.data(), kv_dim, L.bk.empty() ? nullptr : L.bk.data(), k.data());
-    cpu::MatMul(h.data(), n, d, L.wv.data(), kv_dim, L.bv.empty() ? nullptr : L.bv.data(), v.data());
+    Linear(h.data(), n, L.wq, L.q_wq, d, q_dim, L.bq.empty() ? nullptr : L.bq.data(), q.data());
+    Linear(h.data(), n, L.wk, L.q_wk, d, kv_dim, L.bk.empty() ? nullptr : L.bk.data(), k.data());
+    Linear(h.data(), n, L.wv, L.q_wv, d, kv_dim, L.bv.empty() ? nullptr : L.bv.data(), v.data());
     cpu::Rope(q.data(), n, c.n_heads, c.head_dim, positions.data(), inv_freq_, c.rope_layout);
     cpu::Rope(k.data(), n, c.n_kv_heads, c.head_dim, positions.data(), inv_freq_, c.rope_layout);
     attention.Attend(l, n, q.data(), k.data(), v.data(), attn.data());
-    cpu::MatMul(attn.data(), n, q_dim, L.wo.data(), d, nullptr, h.data());
+    Linear(attn.data(), n, L.wo, L.q_wo, q_dim, d, nullptr, h.data());
     cpu::AddInPlace(x.data(), h.data(), n * d);
 
     cpu::RmsNorm(x.data(), L.ffn_norm.data(), n, d, c.rms_eps, h.data());
-    cpu::MatMul(h.data(), n, d, L.w_gate.data(), c.d_ff, nullptr, gate.data());
-    cpu::MatMul(h.data(), n, d, L.w_up.data(), c.d_ff, nullptr, up.data());
+    Linear(h.data(), n, L.w_gate, L.q_w_gate, d, c.d_ff, nullptr, gate.data());
+    Linear(h.data(), n, L.w_up, L.q_w_up, d, c.d_ff, nullptr, up.data());
     cpu::SwiGlu(gate.data(), up.data(), n * c.d_ff, gate.data());
-    cpu::MatMul(gate.data(), n, c.d_ff, L.w_down.data(), d, nullptr, h.data());
+    Linear(gate.data(), n, L.w_down, L.q_w_down, c.d_ff, d, nullptr, h.data());
     cpu::AddInPlace(x.data(), h.data(), n * d);
   }
   attention.Finish(n);

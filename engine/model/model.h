@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/qmatmul.h"
 #include "engine/model/config.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -26,6 +27,10 @@ struct LayerWeights {
   std::vector<float> w_gate;        // [d_ff, d_model]
   std::vector<float> w_up;          // [d_ff, d_model]
   std::vector<float> w_down;        // [d_model, d_ff]
+  // The same matrices in their exact int8 form, for decode steps (cpu/qmatmul.h). Empty when
+  // the file's type has none (F16, BF16, F32, Q6_K, safetensors checkpoints): then decode uses
+  // the fp32 matrices.
+  cpu::QMatrix q_wq, q_wk, q_wv, q_wo, q_w_gate, q_w_up, q_w_down;
 };
 
 struct Weights {
@@ -34,6 +39,10 @@ struct Weights {
   std::vector<float> out_norm;  // [d_model]
   std::vector<float> output;    // [vocab, d_model]; empty when tied to tok_embd
   const std::vector<float>& lm_head() const { return output.empty() ? tok_embd : output; }
+  cpu::QMatrix q_tok_embd, q_output;  // int8 forms (see LayerWeights), possibly empty
+  const cpu::QMatrix& q_lm_head() const { return output.empty() ? q_tok_embd : q_output; }
+  // Bytes held by the int8 forms.
+  int64_t int8_bytes() const;
 };
 
 // Keys and values of the tokens a host has seen, per layer, in insertion order.
@@ -121,6 +130,9 @@ class Model {
                              LayerAttention& attn, LogitsFor which) const;
   // 1 / sqrt(head_dim)
   float attention_scale() const;
+  // RoPE's inverse frequencies [rope_dims / 2] as the forward pass uses them (llama3 factors and
+  // linear scaling applied); other backends upload this table rather than rebuild it.
+  const std::vector<float>& inv_freq() const { return inv_freq_; }
 
   // LM head over final hidden states: x [n, d_model] -> logits [n, vocab] (x is normalised
   // in place).

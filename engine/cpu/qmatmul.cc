@@ -1,0 +1,112 @@
+#include "engine/cpu/qmatmul.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "engine/common/error.h"
+
+namespace starattn::cpu {
+namespace {
+
+constexpr int64_t kRun = QMatrix::kRun;
+
+// sum_b scale[b] * dot(q[32 b .. 32 b + 31], x[32 b .. 32 b + 31]) over n_runs runs.
+float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t n_runs) {
+#if defined(__AVX512F__)
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 1 < n_runs; b += 2) {  // two runs per step: two independent accumulators
+    const int8_t* qa = q + b * kRun;
+    const float* xa = x + b * kRun;
+    const __m512 qa0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))));
+    const __m512 qa1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 16))));
+    const __m512 qb0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 32))));
+    const __m512 qb1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 48))));
+    __m512 ta = _mm512_mul_ps(qa0, _mm512_loadu_ps(xa));
+    __m512 tb = _mm512_mul_ps(qb0, _mm512_loadu_ps(xa + 32));
+    ta = _mm512_fmadd_ps(qa1, _mm512_loadu_ps(xa + 16), ta);
+    tb = _mm512_fmadd_ps(qb1, _mm512_loadu_ps(xa + 48), tb);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), ta, acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b + 1]), tb, acc1);
+  }
+  if (b < n_runs) {
+    const int8_t* qa = q + b * kRun;
+    const float* xa = x + b * kRun;
+    const __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))));
+    const __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 16))));
+    __m512 t = _mm512_mul_ps(q0, _mm512_loadu_ps(xa));
+    t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xa + 16), t);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), t, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#else
+  float acc = 0.0f;
+  for (int64_t b = 0; b < n_runs; ++b) {
+    float t = 0.0f;
+    for (int64_t i = 0; i < kRun; ++i) t += static_cast<float>(q[b * kRun + i]) * x[b * kRun + i];
+    acc += scale[b] * t;
+  }
+  return acc;
+#endif
+}
+
+float Dot(const float* a, const float* b, int64_t n) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+}  // namespace
+
+int64_t QMatrix::bytes() const {
+  return static_cast<int64_t>(q.size() + sizeof(float) * (scale.size() + offset.size()));
+}
+
+QMatrix QMatrix::Allocate(int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0 || cols % kRun != 0) {
+    Fail("int8 weights need a positive number of rows and a multiple of {} columns, got [{}, {}]",
+         kRun, rows, cols);
+  }
+  QMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.q.resize(static_cast<size_t>(rows * cols));
+  m.scale.resize(static_cast<size_t>(rows * cols / kRun));
+  m.offset.resize(static_cast<size_t>(rows * cols / kRun));
+  return m;
+}
+
+void QMatrix::DropZeroOffsets() {
+  if (std::all_of(offset.begin(), offset.end(), [](float o) { return o == 0.0f; })) {
+    offset.clear();
+    offset.shrink_to_fit();
+  }
+}
+
+void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, float* y) {
+  const int64_t runs = w.cols / kRun;
+  const bool has_offset = !w.offset.empty();
+  // Per-run sums of x: the offsets multiply them.   xsum: [n, runs]
+  std::vector<float> xsum(has_offset ? static_cast<size_t>(n * runs) : 0);
+  for (int64_t t = 0; has_offset && t < n; ++t) {
+    for (int64_t b = 0; b < runs; ++b) {
+      float s = 0.0f;
+      for (int64_t i = 0; i < kRun; ++i) s += x[t * w.cols + b * kRun + i];
+      xsum[t * runs + b] = s;
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const int8_t* qr = w.q.data() + r * w.cols;
+    const float* sr = w.scale.data() + r * runs;
+    for (int64_t t = 0; t < n; ++t) {
+      float v = ScaledRunDots(qr, sr, x + t * w.cols, runs);
+      if (has_offset) v += Dot(w.offset.data() + r * runs, xsum.data() + t * runs, runs);
+      y[t * w.rows + r] = bias != nullptr ? v + bias[r] : v;
+    }
+  }
+}
+
+}  // namespace starattn::cpu

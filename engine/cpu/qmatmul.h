@@ -1,0 +1,36 @@
+// Weights kept as int8 runs of 32 with a scale and an offset per run: the exact form of the
+// GGUF block types (io/dequant.h: DecomposeBlocks32), a quarter of fp32's bytes. Decoding is
+// bound by reading the weights once per token, so small batches (decode steps) multiply with
+// these instead of the fp32 copy; large batches keep the fp32 GEMM.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace starattn::cpu {
+
+// w[r, i] = scale[r, i / 32] * q[r, i] + offset[r, i / 32]
+struct QMatrix {
+  static constexpr int64_t kRun = 32;
+  int64_t rows = 0;
+  int64_t cols = 0;           // a multiple of kRun
+  std::vector<int8_t> q;      // [rows, cols]
+  std::vector<float> scale;   // [rows, cols / kRun]
+  std::vector<float> offset;  // [rows, cols / kRun]; empty when every offset is 0
+  bool empty() const { return rows == 0; }
+  int64_t bytes() const;
+  // Allocates rows x cols; throws Error unless cols is a positive multiple of kRun.
+  static QMatrix Allocate(int64_t rows, int64_t cols);
+  // Drops the offsets when all are zero (the symmetric formats).
+  void DropZeroOffsets();
+};
+
+// Batches up to this many rows use QMatMul in the model; larger ones the fp32 GEMM.
+inline constexpr int64_t kQMatMulMaxRows = 4;
+
+// y = x * w^T + bias
+//   x: [n, w.cols]   bias: [w.rows] or null   y: [n, w.rows]
+// Accumulates in fp32 as scale * sum(q * x) + offset * sum(x) per run, parallel over rows.
+void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, float* y);
+
+}  // namespace starattn::cpu

@@ -1,0 +1,80 @@
+// QMatMul (AVX-512 where built with it) against its double oracle on random int8 weights.
+#include "engine/cpu/qmatmul.h"
+
+#include <gtest/gtest.h>
+
+#include <tuple>
+
+#include "engine/common/error.h"
+#include "engine/common/testing.h"
+#include "engine/cpu/ops_ref.h"
+
+namespace starattn::cpu {
+namespace {
+
+using testing::AllClose;
+using testing::kFp32Reduction;
+using testing::Rng;
+using testing::SeedTrace;
+
+// Random weights: q over the whole int8 range, positive scales, offsets unless symmetric.
+QMatrix RandomQMatrix(Rng& rng, int64_t rows, int64_t cols, bool with_offsets) {
+  QMatrix w = QMatrix::Allocate(rows, cols);
+  for (auto& q : w.q) q = static_cast<int8_t>(static_cast<int>(rng.NextU64() % 256) - 128);
+  for (auto& s : w.scale) s = rng.Uniform(1e-4f, 2e-2f);
+  for (auto& o : w.offset) o = with_offsets ? rng.Uniform(-0.1f, 0.1f) : 0.0f;
+  w.DropZeroOffsets();
+  return w;
+}
+
+// (n, cols, rows, offsets, bias)
+class QMatMulTest
+    : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t, bool, bool>> {};
+
+TEST_P(QMatMulTest, MatchesOracle) {
+  const auto [n, cols, rows, with_offsets, with_bias] = GetParam();
+  const uint64_t seed = 5000 + n * 7 + cols * 13 + rows * 3 + with_offsets;
+  SCOPED_TRACE(SeedTrace(seed));
+  Rng rng(seed);
+  const QMatrix w = RandomQMatrix(rng, rows, cols, with_offsets);
+  ASSERT_EQ(w.offset.empty(), !with_offsets);
+  const auto x = rng.UniformVector(n * cols, -1, 1);  // [n, cols]
+  const auto b = rng.UniformVector(rows, -1, 1);      // [rows]
+  std::vector<float> got(n * rows), want(n * rows);
+  QMatMul(x.data(), n, w, with_bias ? b.data() : nullptr, got.data());
+  ref::QMatMul(x.data(), n, w, with_bias ? b.data() : nullptr, want.data());
+  // cols-term fp32 dot products vs double: reduction tolerance.
+  AllClose(got, want, kFp32Reduction, "QMatMul");
+}
+
+// Odd and even run counts (1, 3, 18, 48 runs), one row and many, batches 1..7.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QMatMulTest,
+    ::testing::Values(std::make_tuple(1, 32, 1, true, false), std::make_tuple(1, 96, 5, false, true),
+                      std::make_tuple(1, 576, 192, true, false),
+                      std::make_tuple(1, 576, 1536, false, false),
+                      std::make_tuple(1, 1536, 576, true, true),
+                      std::make_tuple(2, 576, 577, true, false),
+                      std::make_tuple(4, 1536, 64, false, true),
+                      std::make_tuple(7, 96, 33, true, true)));
+
+TEST(QMatMulTest, AllocateRejectsBadShapes) {
+  EXPECT_THROW(QMatrix::Allocate(4, 48), Error);
+  EXPECT_THROW(QMatrix::Allocate(0, 32), Error);
+  EXPECT_THROW(QMatrix::Allocate(4, 0), Error);
+  const QMatrix m = QMatrix::Allocate(3, 64);
+  EXPECT_EQ(m.bytes(), 3 * 64 + 4 * (3 * 2 * 2));
+}
+
+TEST(QMatMulTest, DropZeroOffsetsKeepsNonZero) {
+  QMatrix m = QMatrix::Allocate(1, 64);
+  m.offset[1] = -0.5f;
+  m.DropZeroOffsets();
+  EXPECT_EQ(m.offset.size(), 2u);
+  m.offset[1] = 0.0f;
+  m.DropZeroOffsets();
+  EXPECT_TRUE(m.offset.empty());
+}
+
+}  // namespace
+}  // namespace starattn::cpu
