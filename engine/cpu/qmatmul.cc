@@ -51,6 +51,55 @@ float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t
 #endif
 }
 
+// The same over 4-bit quants: 16 bytes per run, low nibbles elements 0..15, high 16..31. The
+// products and sums are those of ScaledRunDots (same quant values, same order), so both forms
+// give bit-identical results.
+float ScaledRunDots4(const int8_t* q, const float* scale, const float* x, int64_t n_runs) {
+#if defined(__AVX512F__)
+  const __m512i low = _mm512_set1_epi32(0x0F);
+  auto quants = [&](const int8_t* p, __m512* lo, __m512* hi) {
+    const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    *lo = _mm512_cvtepi32_ps(_mm512_and_si512(b, low));
+    *hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(b, 4));
+  };
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 1 < n_runs; b += 2) {
+    const float* xa = x + b * kRun;
+    __m512 qa0, qa1, qb0, qb1;
+    quants(q + b * (kRun / 2), &qa0, &qa1);
+    quants(q + (b + 1) * (kRun / 2), &qb0, &qb1);
+    __m512 ta = _mm512_mul_ps(qa0, _mm512_loadu_ps(xa));
+    __m512 tb = _mm512_mul_ps(qb0, _mm512_loadu_ps(xa + 32));
+    ta = _mm512_fmadd_ps(qa1, _mm512_loadu_ps(xa + 16), ta);
+    tb = _mm512_fmadd_ps(qb1, _mm512_loadu_ps(xa + 48), tb);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), ta, acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b + 1]), tb, acc1);
+  }
+  if (b < n_runs) {
+    const float* xa = x + b * kRun;
+    __m512 q0, q1;
+    quants(q + b * (kRun / 2), &q0, &q1);
+    __m512 t = _mm512_mul_ps(q0, _mm512_loadu_ps(xa));
+    t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xa + 16), t);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), t, acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#else
+  float acc = 0.0f;
+  for (int64_t b = 0; b < n_runs; ++b) {
+    const auto* p = reinterpret_cast<const uint8_t*>(q + b * (kRun / 2));
+    float t = 0.0f;
+    for (int64_t i = 0; i < kRun; ++i) {
+      const int v = i < 16 ? p[i] & 0x0F : p[i - 16] >> 4;
+      t += static_cast<float>(v) * x[b * kRun + i];
+    }
+    acc += scale[b] * t;
+  }
+  return acc;
+#endif
+}
+
 float Dot(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
@@ -78,6 +127,28 @@ QMatrix QMatrix::Allocate(int64_t rows, int64_t cols) {
   return m;
 }
 
+bool QMatrix::PackNibbles() {
+  if (bits == 4) return true;
+  if (std::any_of(q.begin(), q.end(), [](int8_t v) { return v < 0 || v > 15; })) return false;
+  std::vector<int8_t> packed(q.size() / 2);
+  for (size_t run = 0; run < q.size() / kRun; ++run) {
+    for (int64_t j = 0; j < kRun / 2; ++j) {
+      const int8_t* src = q.data() + run * kRun;
+      packed[run * (kRun / 2) + j] = static_cast<int8_t>(src[j] | (src[j + kRun / 2] << 4));
+    }
+  }
+  q = std::move(packed);
+  bits = 4;
+  return true;
+}
+
+int QMatrix::Q(int64_t r, int64_t i) const {
+  if (bits == 8) return q[r * cols + i];
+  const int64_t run = (r * cols + i) / kRun, j = i % kRun;
+  const auto byte = static_cast<uint8_t>(q[run * (kRun / 2) + j % (kRun / 2)]);
+  return j < kRun / 2 ? byte & 0x0F : byte >> 4;
+}
+
 void QMatrix::DropZeroOffsets() {
   if (std::all_of(offset.begin(), offset.end(), [](float o) { return o == 0.0f; })) {
     offset.clear();
@@ -99,10 +170,11 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
   }
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < w.rows; ++r) {
-    const int8_t* qr = w.q.data() + r * w.cols;
+    const int8_t* qr = w.q.data() + r * w.cols * w.bits / 8;
     const float* sr = w.scale.data() + r * runs;
     for (int64_t t = 0; t < n; ++t) {
-      float v = ScaledRunDots(qr, sr, x + t * w.cols, runs);
+      float v = w.bits == 4 ? ScaledRunDots4(qr, sr, x + t * w.cols, runs)
+                            : ScaledRunDots(qr, sr, x + t * w.cols, runs);
       if (has_offset) v += Dot(w.offset.data() + r * runs, xsum.data() + t * runs, runs);
       y[t * w.rows + r] = bias != nullptr ? v + bias[r] : v;
     }

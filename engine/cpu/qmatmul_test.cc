@@ -58,6 +58,48 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(4, 1536, 64, false, true),
                       std::make_tuple(7, 96, 33, true, true)));
 
+// 4-bit quants: the packed form gives bit-identical results to the int8 form (same products in
+// the same order) and matches the oracle; every element reads back unchanged.
+TEST(QMatMulTest, NibblesEqualInt8Form) {
+  for (const auto& [rows, cols, n, with_offsets] :
+       {std::tuple{7, 96, 1, true}, std::tuple{576, 576, 1, true}, std::tuple{33, 1536, 3, false},
+        std::tuple{1536, 576, 4, true}}) {
+    const uint64_t seed = 7000 + rows + cols;
+    SCOPED_TRACE(SeedTrace(seed));
+    Rng rng(seed);
+    QMatrix w8 = RandomQMatrix(rng, rows, cols, with_offsets);
+    for (auto& q : w8.q) q = static_cast<int8_t>(rng.NextU64() % 16);
+    QMatrix w4 = w8;
+    ASSERT_TRUE(w4.PackNibbles());
+    EXPECT_EQ(w4.bits, 4);
+    EXPECT_EQ(w4.q.size() * 2, w8.q.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < cols; ++i) ASSERT_EQ(w4.Q(r, i), w8.Q(r, i)) << r << "," << i;
+    }
+    const auto x = rng.UniformVector(n * cols, -1, 1);
+    std::vector<float> y8(n * rows), y4(n * rows), want(n * rows);
+    QMatMul(x.data(), n, w8, nullptr, y8.data());
+    QMatMul(x.data(), n, w4, nullptr, y4.data());
+    ref::QMatMul(x.data(), n, w4, nullptr, want.data());
+    for (size_t i = 0; i < y8.size(); ++i) ASSERT_EQ(y4[i], y8[i]) << i;
+    AllClose(y4, want, kFp32Reduction, "QMatMul 4-bit");
+  }
+}
+
+TEST(QMatMulTest, PackNibblesRefusesOutOfRange) {
+  QMatrix m = QMatrix::Allocate(2, 32);
+  m.q[5] = 16;
+  EXPECT_FALSE(m.PackNibbles());
+  m.q[5] = -1;
+  EXPECT_FALSE(m.PackNibbles());
+  EXPECT_EQ(m.bits, 8);
+  EXPECT_EQ(m.q.size(), 64u);
+  m.q[5] = 15;
+  EXPECT_TRUE(m.PackNibbles());
+  EXPECT_EQ(m.Q(0, 5), 15);
+  EXPECT_EQ(m.bytes(), 32 + 4 * (2 + 2));
+}
+
 TEST(QMatMulTest, AllocateRejectsBadShapes) {
   EXPECT_THROW(QMatrix::Allocate(4, 48), Error);
   EXPECT_THROW(QMatrix::Allocate(0, 32), Error);

@@ -47,6 +47,7 @@ class GgufWeightReader {
       q = cpu::QMatrix::Allocate(rows, cols);
       DecomposeBlocks32(type, t.data, rows * cols, q.q.data(), q.scale.data(), q.offset.data());
       q.DropZeroOffsets();
+      q.PackNibbles();  // 4-bit quants (Q4_1, Q4_K) keep half the bytes
     }
     return w;
   }
