@@ -316,12 +316,8 @@ int RunBench(const std::vector<std::string>& args) {
       const double dec = steps > 0 && res.decode_critical_seconds > 0
                              ? steps / res.decode_critical_seconds
                              : 0.0;
-      // Phase 2 starts with a collective, so a host that finished phase 1 early counts its
-      // wait for the slowest host as phase-2 time. Time to first token after the phase-1
-      // critical path: max_h(phase1_h + phase2_h) - phase1_critical.
-      double end2 = 0;
-      for (const HostStats& h : res.hosts) end2 = std::max(end2, h.phase1_seconds + h.phase2_seconds);
-      const double ttft = end2 - res.phase1_critical_seconds;
+      // Time to first token after the phase-1 critical path (SetCriticalPaths).
+      const double ttft = res.phase2_critical_seconds;
       nlohmann::json run;
       run["ttft_seconds"] = ttft;
       run["length"] = L_req;

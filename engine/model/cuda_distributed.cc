@@ -391,11 +391,7 @@ SampleResult CudaRunSample(CudaModel& model, cuda::DeviceCommunicator& comm, con
 
   result.hosts.resize(H);
   comm.host().AllGather(&stats, sizeof(HostStats), result.hosts.data());
-  for (const HostStats& h : result.hosts) {
-    result.phase1_critical_seconds = std::max(result.phase1_critical_seconds, h.phase1_seconds);
-    result.phase2_critical_seconds = std::max(result.phase2_critical_seconds, h.phase2_seconds);
-    result.decode_critical_seconds = std::max(result.decode_critical_seconds, h.decode_seconds);
-  }
+  SetCriticalPaths(result);
   return result;
 }
 

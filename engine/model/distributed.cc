@@ -419,12 +419,19 @@ SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig&
 
   result.hosts.resize(H);
   comm.AllGather(&stats, sizeof(HostStats), result.hosts.data());
-  for (const HostStats& s : result.hosts) {
-    result.phase1_critical_seconds = std::max(result.phase1_critical_seconds, s.phase1_seconds);
-    result.phase2_critical_seconds = std::max(result.phase2_critical_seconds, s.phase2_seconds);
-    result.decode_critical_seconds = std::max(result.decode_critical_seconds, s.decode_seconds);
-  }
+  SetCriticalPaths(result);
   return result;
+}
+
+void SetCriticalPaths(SampleResult& r) {
+  r.phase1_critical_seconds = r.phase2_critical_seconds = r.decode_critical_seconds = 0;
+  double first_token = 0;  // when the last host has its phase-2 result
+  for (const HostStats& s : r.hosts) {
+    r.phase1_critical_seconds = std::max(r.phase1_critical_seconds, s.phase1_seconds);
+    first_token = std::max(first_token, s.phase1_seconds + s.phase2_seconds);
+    r.decode_critical_seconds = std::max(r.decode_critical_seconds, s.decode_seconds);
+  }
+  r.phase2_critical_seconds = first_token - r.phase1_critical_seconds;
 }
 
 HostStats Phase1Alone(const Model& model, const DistConfig& cfg,

@@ -96,6 +96,12 @@ struct SampleResult {
   double decode_critical_seconds = 0;
 };
 
+// Fills the critical paths from the hosts' stats: phase 1 = the slowest host's phase 1; phase 2
+// = from the end of phase 1's critical path to the last host's phase-2 result (a host that
+// finished phase 1 early counts its wait at phase 2's first collective in its phase2_seconds,
+// which this excludes); decode = the slowest host's decoding.
+void SetCriticalPaths(SampleResult& r);
+
 SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig& cfg,
                        std::span<const int32_t> context, std::span<const int32_t> query,
                        const GenerateOptions& opts);

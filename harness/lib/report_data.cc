@@ -168,10 +168,19 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
       timing.phase1_critical_s = NumberOr(*t, "phase1_critical_s", 0);
       timing.phase2_critical_s = NumberOr(*t, "phase2_critical_s", 0);
       timing.decode_critical_s = NumberOr(*t, "decode_critical_s", 0);
-      if (const auto h = t->find("hosts"); h != t->end() && h->is_array()) {
+      if (const auto h = t->find("hosts"); h != t->end() && h->is_array() && !h->empty()) {
+        // Phase 2 from the end of phase 1's critical path to the last host's first-token
+        // logits (records written before SetCriticalPaths held the max of the hosts' phase-2
+        // times, which includes waiting for the slowest host's phase 1).
+        double p1 = 0, first_token = 0;
         for (const auto& host : *h) {
-          timing.host_phase1_s.push_back(host.is_object() ? NumberOr(host, "phase1_s", 0) : 0);
+          const double h1 = host.is_object() ? NumberOr(host, "phase1_s", 0) : 0;
+          const double h2 = host.is_object() ? NumberOr(host, "phase2_s", 0) : 0;
+          timing.host_phase1_s.push_back(h1);
+          p1 = std::max(p1, h1);
+          first_token = std::max(first_token, h1 + h2);
         }
+        timing.phase2_critical_s = first_token - p1;
       }
       s.timing = std::move(timing);
     }
