@@ -11,64 +11,36 @@ namespace {
 
 constexpr int64_t kRun = QMatrix::kRun;
 
-// sum_b scale[b] * dot(q[32 b .. 32 b + 31], x[32 b .. 32 b + 31]) over n_runs runs.
+// The quants of run b as fp32: elements 0..15 and 16..31. kBits = 8: 32 int8 bytes per run;
+// kBits = 4: 16 bytes per run, low nibbles elements 0..15, high nibbles 16..31. Both forms give
+// the same values, so the dot products below are bit-identical for either.
+#if defined(__AVX512F__)
+template <int kBits>
+void RunQuants(const int8_t* q, int64_t b, __m512* lo, __m512* hi) {
+  if constexpr (kBits == 8) {
+    const auto* p = reinterpret_cast<const __m128i*>(q + b * kRun);
+    *lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p)));
+    *hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p + 1)));
+  } else {
+    const auto* p = reinterpret_cast<const __m128i*>(q + b * (kRun / 2));
+    const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(p));
+    *lo = _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(0x0F)));
+    *hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(bytes, 4));
+  }
+}
+#endif
+
+// sum_b scale[b] * dot(quants of run b, x[32 b .. 32 b + 31]) over n_runs runs.
+template <int kBits>
 float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t n_runs) {
 #if defined(__AVX512F__)
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 1 < n_runs; b += 2) {  // two runs per step: two independent accumulators
-    const int8_t* qa = q + b * kRun;
-    const float* xa = x + b * kRun;
-    const __m512 qa0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))));
-    const __m512 qa1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 16))));
-    const __m512 qb0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 32))));
-    const __m512 qb1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 48))));
-    __m512 ta = _mm512_mul_ps(qa0, _mm512_loadu_ps(xa));
-    __m512 tb = _mm512_mul_ps(qb0, _mm512_loadu_ps(xa + 32));
-    ta = _mm512_fmadd_ps(qa1, _mm512_loadu_ps(xa + 16), ta);
-    tb = _mm512_fmadd_ps(qb1, _mm512_loadu_ps(xa + 48), tb);
-    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), ta, acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b + 1]), tb, acc1);
-  }
-  if (b < n_runs) {
-    const int8_t* qa = q + b * kRun;
-    const float* xa = x + b * kRun;
-    const __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa))));
-    const __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa + 16))));
-    __m512 t = _mm512_mul_ps(q0, _mm512_loadu_ps(xa));
-    t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xa + 16), t);
-    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), t, acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-#else
-  float acc = 0.0f;
-  for (int64_t b = 0; b < n_runs; ++b) {
-    float t = 0.0f;
-    for (int64_t i = 0; i < kRun; ++i) t += static_cast<float>(q[b * kRun + i]) * x[b * kRun + i];
-    acc += scale[b] * t;
-  }
-  return acc;
-#endif
-}
-
-// The same over 4-bit quants: 16 bytes per run, low nibbles elements 0..15, high 16..31. The
-// products and sums are those of ScaledRunDots (same quant values, same order), so both forms
-// give bit-identical results.
-float ScaledRunDots4(const int8_t* q, const float* scale, const float* x, int64_t n_runs) {
-#if defined(__AVX512F__)
-  const __m512i low = _mm512_set1_epi32(0x0F);
-  auto quants = [&](const int8_t* p, __m512* lo, __m512* hi) {
-    const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    *lo = _mm512_cvtepi32_ps(_mm512_and_si512(b, low));
-    *hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(b, 4));
-  };
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t b = 0;
-  for (; b + 1 < n_runs; b += 2) {
     const float* xa = x + b * kRun;
     __m512 qa0, qa1, qb0, qb1;
-    quants(q + b * (kRun / 2), &qa0, &qa1);
-    quants(q + (b + 1) * (kRun / 2), &qb0, &qb1);
+    RunQuants<kBits>(q, b, &qa0, &qa1);
+    RunQuants<kBits>(q, b + 1, &qb0, &qb1);
     __m512 ta = _mm512_mul_ps(qa0, _mm512_loadu_ps(xa));
     __m512 tb = _mm512_mul_ps(qb0, _mm512_loadu_ps(xa + 32));
     ta = _mm512_fmadd_ps(qa1, _mm512_loadu_ps(xa + 16), ta);
@@ -79,7 +51,7 @@ float ScaledRunDots4(const int8_t* q, const float* scale, const float* x, int64_
   if (b < n_runs) {
     const float* xa = x + b * kRun;
     __m512 q0, q1;
-    quants(q + b * (kRun / 2), &q0, &q1);
+    RunQuants<kBits>(q, b, &q0, &q1);
     __m512 t = _mm512_mul_ps(q0, _mm512_loadu_ps(xa));
     t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xa + 16), t);
     acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), t, acc0);
@@ -88,10 +60,15 @@ float ScaledRunDots4(const int8_t* q, const float* scale, const float* x, int64_
 #else
   float acc = 0.0f;
   for (int64_t b = 0; b < n_runs; ++b) {
-    const auto* p = reinterpret_cast<const uint8_t*>(q + b * (kRun / 2));
     float t = 0.0f;
     for (int64_t i = 0; i < kRun; ++i) {
-      const int v = i < 16 ? p[i] & 0x0F : p[i - 16] >> 4;
+      int v;
+      if constexpr (kBits == 8) {
+        v = q[b * kRun + i];
+      } else {
+        const auto byte = static_cast<uint8_t>(q[b * (kRun / 2) + i % (kRun / 2)]);
+        v = i < kRun / 2 ? byte & 0x0F : byte >> 4;
+      }
       t += static_cast<float>(v) * x[b * kRun + i];
     }
     acc += scale[b] * t;
@@ -173,8 +150,8 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
     const int8_t* qr = w.q.data() + r * w.cols * w.bits / 8;
     const float* sr = w.scale.data() + r * runs;
     for (int64_t t = 0; t < n; ++t) {
-      float v = w.bits == 4 ? ScaledRunDots4(qr, sr, x + t * w.cols, runs)
-                            : ScaledRunDots(qr, sr, x + t * w.cols, runs);
+      float v = w.bits == 4 ? ScaledRunDots<4>(qr, sr, x + t * w.cols, runs)
+                            : ScaledRunDots<8>(qr, sr, x + t * w.cols, runs);
       if (has_offset) v += Dot(w.offset.data() + r * runs, xsum.data() + t * runs, runs);
       y[t * w.rows + r] = bias != nullptr ? v + bias[r] : v;
     }

@@ -401,23 +401,11 @@ SampleResult CudaRunInProcess(const CudaWeights& weights, const DistConfig& cfg,
   if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
   cuda::InProcessDeviceGroup group(cfg.hosts, weights.device());
   std::vector<SampleResult> results(cfg.hosts);
-  std::vector<std::exception_ptr> errors(cfg.hosts);
-  std::vector<std::thread> threads;
-  for (int h = 0; h < cfg.hosts; ++h) {
-    threads.emplace_back([&, h] {
-      try {
-        STARATTN_CUDA_CHECK(cudaSetDevice(weights.device()));
-        CudaModel model(weights);
-        results[h] = CudaRunSample(model, group.Endpoint(h), cfg, context, query, opts);
-      } catch (...) {
-        errors[h] = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  RunHostThreads(cfg.hosts, [&](int h) {
+    STARATTN_CUDA_CHECK(cudaSetDevice(weights.device()));
+    CudaModel model(weights);
+    results[h] = CudaRunSample(model, group.Endpoint(h), cfg, context, query, opts);
+  });
   return std::move(results.back());
 }
 

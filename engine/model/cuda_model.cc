@@ -76,23 +76,6 @@ void Dispatch(DeviceDType t, F&& f) {
   }
 }
 
-void CheckForwardInputs(const ModelConfig& c, std::span<const int32_t> tokens,
-                        std::span<const int32_t> positions) {
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  if (positions.size() != tokens.size()) {
-    Fail("forward: {} tokens but {} positions", n, positions.size());
-  }
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
-      Fail("forward: token id {} outside the vocabulary (size {})", tokens[t], c.vocab_size);
-    }
-    if (positions[t] < 0 || positions[t] >= c.max_positions) {
-      Fail("forward: position {} outside the model's context length {}", positions[t],
-           c.max_positions);
-    }
-  }
-}
-
 // For member initialisers that need the device current first.
 int SetDevice(int device) {
   STARATTN_CUDA_CHECK(cudaSetDevice(device));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <thread>
 #include <limits>
 #include <numeric>
@@ -465,14 +466,21 @@ SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
   if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
   InProcessGroup group(cfg.hosts);
   std::vector<SampleResult> results(cfg.hosts);
-  std::vector<std::exception_ptr> errors(cfg.hosts);
   const int threads_per_host = std::max(1, omp_get_max_threads() / cfg.hosts);
+  RunHostThreads(cfg.hosts, [&](int h) {
+    omp_set_num_threads(threads_per_host);
+    results[h] = RunSample(model, group.Endpoint(h), cfg, context, query, opts);
+  });
+  return std::move(results.back());
+}
+
+void RunHostThreads(int hosts, const std::function<void(int host)>& body) {
+  std::vector<std::exception_ptr> errors(hosts);
   std::vector<std::thread> threads;
-  for (int h = 0; h < cfg.hosts; ++h) {
+  for (int h = 0; h < hosts; ++h) {
     threads.emplace_back([&, h] {
-      omp_set_num_threads(threads_per_host);
       try {
-        results[h] = RunSample(model, group.Endpoint(h), cfg, context, query, opts);
+        body(h);
       } catch (...) {
         errors[h] = std::current_exception();
       }
@@ -482,7 +490,6 @@ SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
-  return std::move(results.back());
 }
 
 }  // namespace starattn

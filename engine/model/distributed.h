@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -118,6 +119,10 @@ SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
 // Ring's phase 1 communicates: an Error.
 HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
                       std::span<const int32_t> context, int host);
+
+// Runs body(host) for host = 0..hosts-1, each on its own thread; after all have finished,
+// rethrows the first host's exception, if any.
+void RunHostThreads(int hosts, const std::function<void(int host)>& body);
 
 // Phase 2 alone, for tests: the query over per-host caches that already hold context K/V (the
 // last rank's cache also receives the query's K/V). Returns the logits of every query token

@@ -33,6 +33,23 @@ int64_t KvCache::reserved_bytes() const {
   return 2 * static_cast<int64_t>(k_.size()) * capacity_ * row_floats_ * sizeof(float);
 }
 
+void CheckForwardInputs(const ModelConfig& c, std::span<const int32_t> tokens,
+                        std::span<const int32_t> positions) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (positions.size() != tokens.size()) {
+    Fail("forward: {} tokens but {} positions", n, positions.size());
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
+      Fail("forward: token id {} outside the vocabulary (size {})", tokens[t], c.vocab_size);
+    }
+    if (positions[t] < 0 || positions[t] >= c.max_positions) {
+      Fail("forward: position {} outside the model's context length {}", positions[t],
+           c.max_positions);
+    }
+  }
+}
+
 int64_t Weights::int8_bytes() const {
   int64_t b = q_tok_embd.bytes() + q_output.bytes();
   for (const LayerWeights& L : layers) {
@@ -176,19 +193,8 @@ std::vector<float> Model::Forward(std::span<const int32_t> tokens,
                                   LogitsFor which) const {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(tokens.size());
-  if (positions.size() != tokens.size()) {
-    Fail("forward: {} tokens but {} positions", n, positions.size());
-  }
+  CheckForwardInputs(c, tokens, positions);
   if (n == 0) return {};
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
-      Fail("forward: token id {} outside the vocabulary (size {})", tokens[t], c.vocab_size);
-    }
-    if (positions[t] < 0 || positions[t] >= c.max_positions) {
-      Fail("forward: position {} outside the model's context length {}", positions[t],
-           c.max_positions);
-    }
-  }
   const int64_t d = c.d_model, q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
 
   std::vector<float> x(n * d);       // [n, d_model] residual stream

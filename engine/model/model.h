@@ -146,6 +146,11 @@ class Model {
   std::vector<float> inv_freq_;  // [rope_dims / 2]
 };
 
+// A forward pass's inputs: as many positions as tokens, ids inside the vocabulary, positions
+// inside the model's context length; throws Error otherwise.
+void CheckForwardInputs(const ModelConfig& c, std::span<const int32_t> tokens,
+                        std::span<const int32_t> positions);
+
 // Checks every tensor's size against the config; throws Error naming `source` and the tensor.
 void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& source);
 
