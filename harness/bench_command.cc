@@ -268,6 +268,8 @@ int RunBench(const std::vector<std::string>& args) {
   out["context"] = context_kind;
   out["date"] = UtcNow();
   out["model_load_seconds"] = load_seconds;
+  // Bytes of the int8/4-bit weight forms decode steps read (0 when the file has none).
+  out["int8_weight_bytes"] = model->weights().int8_bytes();
   out["isolated_hosts"] = isolated;
   out["runs"] = nlohmann::json::array();
 

@@ -59,7 +59,7 @@ void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, 
     // One contiguous slice of the weight rows per thread, each a single-threaded GEMM
     // (OpenBLAS's OpenMP build and Eigen both stay single-threaded inside a parallel region).
     // On 2 threads of the dev machine: Eigen's own parallel GEMM 55-63% of the FMA peak,
-    // Eigen sliced 57-70%, OpenBLAS sliced 82-87% (results/perf/README.md).
+    // Eigen sliced 57-70%, OpenBLAS sliced 82-90% (results/perf/README.md).
 #if defined(STARATTN_HAVE_OPENBLAS)
     SingleThreadedBlas();
 #endif
