@@ -1,0 +1,27 @@
+# Written by `starattn report`; re-plot with: gnuplot delta_star-h4-b4.gp (writes delta_star-h4-b4.png and delta_star-h4-b4.svg)
+set terminal pngcairo size 1080,600 font "sans,11" noenhanced
+set output "delta_star-h4-b4.png"
+set datafile separator "\t"
+set datafile missing "?"
+set title "SmolLM2-135M-Instruct.Q4_1: star-h4-b4 minus dense, accuracy per task (95% CI)" font ",13"
+set grid ytics lc rgb "#d0d0d0"
+set border 3
+set tics nomirror
+set style data histograms
+set style histogram errorbars gap 1.5 lw 1.5
+set style fill solid 0.75 border rgb "#333333"
+set boxwidth 0.9
+set xtics rotate by -35 left
+set xzeroaxis lt -1 lw 1.5
+set yrange [-105.0000:105.0000]
+set ylabel "accuracy delta, star-h4-b4 - dense (points)"
+set xlabel "task"
+set key outside right top box opaque width 1 title "length"
+set rmargin 14
+set bmargin 8
+plot "delta_star-h4-b4.dat" using 2:3:4:xtic(1) lc rgb "#4c72b0" title "4k", \
+     "delta_star-h4-b4.dat" using 5:6:7 lc rgb "#dd8452" title "8k"
+set terminal svg size 1080,600 dynamic font "sans,11" noenhanced
+set output "delta_star-h4-b4.svg"
+replot
+set output
