@@ -96,7 +96,7 @@ void WriteJson(const po::variables_map& vm, const nlohmann::json& out) {
 // --isolated-hosts: every host's phase 1 alone on all threads, hosts one after another; the
 // critical path is the slowest host.
 template <typename ConfigFor, typename ContextLenFor>
-int BenchIsolated(const Model& model, const DistConfig& cfg, const std::vector<int64_t>& lengths,
+int BenchIsolated(ModelRunner& runner, const Model& model, const DistConfig& cfg, const std::vector<int64_t>& lengths,
                   ConfigFor config_for, ContextLenFor context_len_for, int repeats,
                   const std::string& context_kind, uint32_t seed, const po::variables_map& vm,
                   nlohmann::json& out) {
@@ -118,7 +118,7 @@ int BenchIsolated(const Model& model, const DistConfig& cfg, const std::vector<i
       double worst = 0;
       nlohmann::json hosts = nlohmann::json::array();
       for (int h = 0; h < c.hosts; ++h) {
-        const HostStats st = Phase1Alone(model, c, ctx, h);
+        const HostStats st = runner.Phase1Alone(c, ctx, h);
         worst = std::max(worst, st.phase1_seconds);
         per_host[h].push_back(st.phase1_seconds);
         max_kv = std::max(max_kv, st.kv_bytes);
@@ -294,7 +294,7 @@ int RunBench(const std::vector<std::string>& args) {
     runner.RunSample(c, ctx, query, opts, nullptr);
   }
 
-  if (isolated) return BenchIsolated(*model, cfg, lengths, config_for, context_len_for, repeats,
+  if (isolated) return BenchIsolated(runner, *model, cfg, lengths, config_for, context_len_for, repeats,
                                      context_kind, seed, vm, out);
   std::printf("starattn bench: %s, device %s, attn %s, hosts %d, threads %d, query %lld, "
               "decode %lld, repeats %d (medians)\n",

@@ -85,12 +85,10 @@ int RunRun(const std::vector<std::string>& args) {
   ropts.mpi = mpi.get();
   // The device's copy of the weights lives as long as the run (one per process).
   ModelRunner runner(*model, device, mpi.get());
-  if (device.device != Device::kCpu) {
-    ropts.run_sample = [&](std::span<const int32_t> context, std::span<const int32_t> query,
-                           const GenerateOptions& gen) {
-      return runner.RunSample(cfg, context, query, gen, mpi.get());
-    };
-  }
+  ropts.run_sample = [&](std::span<const int32_t> context, std::span<const int32_t> query,
+                         const GenerateOptions& gen) {
+    return runner.RunSample(cfg, context, query, gen, mpi.get());
+  };
   const bool quiet = vm.count("quiet") != 0;
   const int64_t ran = RunSamples(*model, samples, out_path, ropts,
                                  [&](const RunInput& s, const RunProgress& p) {

@@ -298,13 +298,10 @@ int RunSweep(const std::vector<std::string>& args) {
     ro.gen.max_new_tokens = cfg.tokens_to_generate.value_or(128);
     ro.per_sample_tokens = !cfg.tokens_to_generate.has_value();
     ro.limit = limit < 0 ? -1 : std::max<int64_t>(0, limit - ran_total);
-    if (device.device != Device::kCpu) {
-      ro.run_sample = [&, cfg = ro.cfg](std::span<const int32_t> context,
-                                        std::span<const int32_t> query,
-                                        const GenerateOptions& gen) {
-        return runner->RunSample(cfg, context, query, gen, nullptr);
-      };
-    }
+    ro.run_sample = [&, cfg = ro.cfg](std::span<const int32_t> context,
+                                      std::span<const int32_t> query, const GenerateOptions& gen) {
+      return runner->RunSample(cfg, context, query, gen, nullptr);
+    };
     const std::string what = u.attn->label + " " + u.length;
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t ran = RunSamples(*model, u.inputs, (dir / "pred.jsonl").string(), ro,

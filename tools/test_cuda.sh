@@ -25,7 +25,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSTARATTN_CUDA=ON > "$build.configure.log" 2>&1 ||
   { cat "$build.configure.log"; exit 1; }
 grep -E "starattn: (CUDA|MPI|NCCL)" "$build.configure.log" || true
-cmake --build "$build" -j "$(nproc)" --target starattn cuda_ops_test cuda_model_test cuda_device_communicator_test \
+cmake --build "$build" -j "$(nproc)" --target starattn cuda_ops_test cuda_backend_test cuda_device_communicator_test \
   cuda_merge_states_test cuda_attention_fwd_test cuda_attention_decode_test 2>&1 |
   tee "$build/cuda_build.log" | grep -E "error|warning" || true
 
@@ -38,8 +38,8 @@ fi
 
 if [[ $sanitizer == 1 ]] && command -v compute-sanitizer > /dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda_ops_test"
-  compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda_model_test" \
-    --gtest_filter='CudaModelTest.Qwen2*:CudaModelTest.Greedy*:CudaHostsTest.*'
+  compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/cuda_backend_test" \
+    --gtest_filter='CudaBackendTest.Qwen2*:CudaBackendTest.Greedy*:CudaHostsTest.*'
 fi
 
 if [[ $cli == 1 ]]; then

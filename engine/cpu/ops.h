@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/common/attention_shape.h"
+
 namespace starattn::cpu {
 
 // y: [n, out] = x: [n, in] * w: [out, in]^T (+ bias: [out], may be null).
@@ -20,18 +22,8 @@ void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, fl
 // halves (x[i], x[i + d/2]).
 enum class RopeLayout { kAdjacentPairs, kSplitHalf };
 
-// Inverse frequencies [rot_dims / 2]: theta^(-2i/rot_dims) / freq_factors[i] (freq_factors
-// may be empty: all ones).
-std::vector<float> RopeInvFreq(int64_t rot_dims, float theta,
-                               const std::vector<float>& freq_factors);
-// Llama 3 "llama3" rope scaling as frequency factors [rot_dims / 2] (the values llama.cpp's
-// converter stores in rope_freqs.weight).
-std::vector<float> Llama3FreqFactors(int64_t rot_dims, float theta, float factor,
-                                     float low_freq_factor, float high_freq_factor,
-                                     int64_t original_max_positions);
-
 // Rotates x: [n, n_heads, head_dim] in place; token t is at position positions[t]. Only the
-// first 2 * inv_freq.size() dims of each head rotate.
+// first 2 * inv_freq.size() dims of each head rotate. inv_freq: engine/model/rope.h.
 void Rope(float* x, int64_t n, int64_t n_heads, int64_t head_dim, const int32_t* positions,
           const std::vector<float>& inv_freq, RopeLayout layout);
 
@@ -50,18 +42,8 @@ void AddInPlace(float* x, const float* y, int64_t n);
 // Visibility: non-causal: every key. Causal: key j is visible to query i iff
 // k_offset + j <= q_offset + i (offsets are absolute indices of the first query / key).
 // Tiled flash-style: memory O(tile), never O(n_q * n_kv).
-struct AttentionShape {
-  int64_t n_q = 0;
-  int64_t n_kv = 0;
-  int64_t n_heads = 0;
-  int64_t n_kv_heads = 0;
-  int64_t head_dim = 0;
-};
-struct AttentionMask {
-  bool causal = true;
-  int64_t q_offset = 0;
-  int64_t k_offset = 0;
-};
+using AttentionShape = AttnShape;  // engine/common/attention_shape.h
+using AttentionMask = AttnMask;
 void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,
                const AttentionMask& mask, float scale, float* out, float* lse);
 

@@ -11,6 +11,7 @@
 
 #include "engine/common/testing.h"
 #include "engine/cpu/ops_ref.h"
+#include "engine/model/rope.h"
 
 namespace starattn::cpu {
 namespace {
@@ -124,16 +125,6 @@ TEST(RopeTest, LayoutsAgreeUnderPermutation) {
     EXPECT_FLOAT_EQ(permuted[2 * i], x[i]);
     EXPECT_FLOAT_EQ(permuted[2 * i + 1], x[i + head_dim / 2]);
   }
-}
-
-TEST(Llama3FreqFactorsTest, KnownBands) {
-  // theta 500000, d 128, factor 8, low 1, high 4, original 8192 (Llama 3.1): the fastest
-  // frequencies are untouched, the slowest divided by 8.
-  const auto f = Llama3FreqFactors(128, 500000.f, 8.f, 1.f, 4.f, 8192);
-  ASSERT_EQ(f.size(), 64u);
-  EXPECT_FLOAT_EQ(f.front(), 1.0f);
-  EXPECT_FLOAT_EQ(f.back(), 8.0f);
-  for (size_t i = 1; i < f.size(); ++i) EXPECT_GE(f[i], f[i - 1]);
 }
 
 TEST(SwiGluTest, MatchesOracle) {

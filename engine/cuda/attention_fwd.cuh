@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "engine/common/attention_shape.h"
+
 namespace starattn::cuda {
 
 // Row-major, contiguous:
@@ -25,18 +27,8 @@ namespace starattn::cuda {
 // head_dim: 64 or 128. Pointers 16-byte aligned.
 // Visibility: non-causal: every key. Causal: key j is visible to query i iff
 // k_offset + j <= q_offset + i (absolute positions of the first query / key).
-struct DeviceAttentionShape {
-  int64_t n_q = 0;
-  int64_t n_kv = 0;
-  int64_t n_heads = 0;
-  int64_t n_kv_heads = 0;
-  int64_t head_dim = 0;
-};
-struct DeviceAttentionMask {
-  bool causal = true;
-  int64_t q_offset = 0;
-  int64_t k_offset = 0;
-};
+using DeviceAttentionShape = AttnShape;  // engine/common/attention_shape.h
+using DeviceAttentionMask = AttnMask;
 
 // T: __nv_bfloat16 or __half. Returns cudaErrorInvalidValue for an unsupported shape, else the
 // launch error, if any. Asynchronous on `stream`.

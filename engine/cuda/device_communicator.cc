@@ -3,6 +3,8 @@
 #include "engine/common/error.h"
 #include "engine/cuda/check.cuh"
 
+#include <vector>
+
 namespace starattn::cuda {
 
 StagedDeviceCommunicator::StagedDeviceCommunicator(Communicator& host) : host_(host) {}
@@ -140,5 +142,21 @@ InProcessDeviceGroup::~InProcessDeviceGroup() {
 }
 
 DeviceCommunicator& InProcessDeviceGroup::Endpoint(int rank) { return *endpoints_[rank]; }
+
+// ---- StreamCommunicator --------------------------------------------------------------------
+
+void StreamCommunicator::Broadcast(void* buf, size_t bytes, int root) {
+  std::vector<char> host(bytes);
+  STARATTN_CUDA_CHECK(cudaMemcpyAsync(host.data(), buf, bytes, cudaMemcpyDeviceToHost, stream_));
+  STARATTN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  d_.host().Broadcast(host.data(), bytes, root);
+  STARATTN_CUDA_CHECK(cudaMemcpyAsync(buf, host.data(), bytes, cudaMemcpyHostToDevice, stream_));
+  STARATTN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void StreamCommunicator::Barrier() {
+  STARATTN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  d_.host().Barrier();
+}
 
 }  // namespace starattn::cuda

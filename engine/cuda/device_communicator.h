@@ -1,7 +1,7 @@
 // How hosts that hold their tensors on a GPU talk: collectives over device buffers, ordered on a
 // CUDA stream. Implementations: StagedDeviceCommunicator (through a host Communicator: the
 // in-process group of logical hosts on one GPU, or MPI), NcclCommunicator
-// (engine/dist/nccl_communicator.h: one process per GPU). Like Communicator, every rank calls
+// (engine/cuda/nccl_communicator.h: one process per GPU). Like Communicator, every rank calls
 // the collectives in the same order; they are blocking for the host only where stated.
 #pragma once
 
@@ -84,6 +84,34 @@ class InProcessDeviceGroup {
   InProcessGroup host_;
   std::unique_ptr<Shared> shared_;
   std::vector<std::unique_ptr<DeviceCommunicator>> endpoints_;
+};
+
+// A DeviceCommunicator as a Communicator over one host's device memory: collectives are ordered on
+// that host's stream. Broadcast and Barrier wait for the stream (they go through host memory).
+class StreamCommunicator : public Communicator {
+ public:
+  // `owned` may be null when `device` outlives this object.
+  StreamCommunicator(DeviceCommunicator& device, cudaStream_t stream,
+                     std::unique_ptr<DeviceCommunicator> owned = nullptr)
+      : owned_(std::move(owned)), d_(device), stream_(stream) {}
+  int rank() const override { return d_.rank(); }
+  int size() const override { return d_.size(); }
+  std::string kind() const override { return d_.kind(); }
+  void AllGather(const void* send, size_t bytes, void* recv) override {
+    d_.AllGather(send, bytes, recv, stream_);
+  }
+  void SendRecv(const void* send, size_t send_bytes, int dest, void* recv, size_t recv_bytes,
+                int src) override {
+    d_.SendRecv(send, send_bytes, dest, recv, recv_bytes, src, stream_);
+  }
+  // buf: device memory.
+  void Broadcast(void* buf, size_t bytes, int root) override;
+  void Barrier() override;
+
+ private:
+  std::unique_ptr<DeviceCommunicator> owned_;
+  DeviceCommunicator& d_;
+  cudaStream_t stream_;
 };
 
 }  // namespace starattn::cuda

@@ -12,6 +12,7 @@
 
 #include "engine/common/testing.h"
 #include "engine/cpu/ops_ref.h"
+#include "engine/model/rope.h"
 #include "engine/cuda/add.cuh"
 #include "engine/cuda/argmax.cuh"
 #include "engine/cuda/attention_testing.h"
@@ -167,8 +168,8 @@ TEST(CudaOpsTest, RopeMatchesCpuAndOracleBothLayoutsAndScaling) {
     for (int64_t t = 0; t < n; ++t) pos[t] = static_cast<int32_t>(rng.NextU64() % rc.max_pos);
     pos[0] = 0;
     std::vector<float> factors;
-    if (rc.llama3_scaled) factors = cpu::Llama3FreqFactors(rc.rot, theta, 8.f, 1.f, 4.f, 8192);
-    const auto inv = cpu::RopeInvFreq(rc.rot, theta, factors);
+    if (rc.llama3_scaled) factors = Llama3FreqFactors(rc.rot, theta, 8.f, 1.f, 4.f, 8192);
+    const auto inv = RopeInvFreq(rc.rot, theta, factors);
     // The CPU fast path computes the same angles (fp32 table, double product): tight.
     auto want_cpu = x;
     cpu::Rope(want_cpu.data(), n, heads, rc.head_dim, pos.data(), inv, rc.layout);

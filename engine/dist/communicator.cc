@@ -2,15 +2,27 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "engine/common/error.h"
 
 namespace starattn {
+
+NodeRank LocalRank(const Communicator& world) {
+  for (auto [r, n] : {std::pair{"OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+                      std::pair{"MPI_LOCALRANKID", "MPI_LOCALNRANKS"}}) {
+    const char* rv = std::getenv(r);
+    const char* nv = std::getenv(n);
+    if (rv != nullptr && nv != nullptr) return {std::atoi(rv), std::atoi(nv)};
+  }
+  return {world.rank(), world.size()};
+}
 
 double Communicator::AllReduceMax(double x) {
   std::vector<double> all(size());

@@ -31,6 +31,15 @@ class Communicator {
   int64_t AllReduceSum(int64_t x);
 };
 
+// This process's place among the processes of its node, from the MPI launcher's environment
+// (OpenMPI: OMPI_COMM_WORLD_LOCAL_RANK/_SIZE; MPICH: MPI_LOCALRANKID/MPI_LOCALNRANKS); the
+// communicator's own rank and size when the launcher sets neither.
+struct NodeRank {
+  int rank = 0;
+  int size = 1;
+};
+NodeRank LocalRank(const Communicator& world);
+
 // H logical hosts in one process: Endpoint(r) is rank r's communicator. Each rank runs on its own
 // thread; the group outlives them.
 class InProcessGroup {

@@ -7,6 +7,7 @@
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
 #include "engine/io/gguf.h"
+#include "engine/model/rope.h"
 
 namespace starattn {
 
@@ -52,7 +53,7 @@ std::string ModelConfig::Summary() const {
       "rope_theta={} rope_layout={} rope_scaled={} tied={}",
       ArchName(arch), n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, vocab_size,
       max_positions, rope_theta,
-      rope_layout == cpu::RopeLayout::kAdjacentPairs ? "pairs" : "halves",
+      rope_layout == RopeLayout::kAdjacentPairs ? "pairs" : "halves",
       !rope_freq_factors.empty() || rope_linear_scale != 1.0f, tied_embeddings);
 }
 
@@ -62,10 +63,10 @@ ModelConfig ConfigFromGguf(const GgufFile& g) {
   if (arch == "llama") {
     c.arch = Arch::kLlama;
     // llama.cpp's converter permutes llama Q/K rows for adjacent-pair rotation.
-    c.rope_layout = cpu::RopeLayout::kAdjacentPairs;
+    c.rope_layout = RopeLayout::kAdjacentPairs;
   } else if (arch == "qwen2") {
     c.arch = Arch::kQwen2;
-    c.rope_layout = cpu::RopeLayout::kSplitHalf;  // NEOX rope, weights not permuted
+    c.rope_layout = RopeLayout::kSplitHalf;  // NEOX rope, weights not permuted
     c.qkv_bias = true;
   } else {
     Fail("{}: unsupported architecture '{}' (supported: llama, qwen2)", g.path(), arch);
@@ -127,7 +128,7 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   } else {
     Fail("{}: unsupported model_type '{}' (supported: llama, mistral, qwen2)", path, model_type);
   }
-  c.rope_layout = cpu::RopeLayout::kSplitHalf;
+  c.rope_layout = RopeLayout::kSplitHalf;
   c.n_layers = get_int("num_hidden_layers");
   c.d_model = get_int("hidden_size");
   c.n_heads = get_int("num_attention_heads");
@@ -155,7 +156,7 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
     const auto& rs = j["rope_scaling"];
     const std::string type = rs.value("rope_type", rs.value("type", ""));
     if (type == "llama3") {
-      c.rope_freq_factors = cpu::Llama3FreqFactors(
+      c.rope_freq_factors = Llama3FreqFactors(
           c.rope_dims, c.rope_theta, rs.value("factor", 8.0f), rs.value("low_freq_factor", 1.0f),
           rs.value("high_freq_factor", 4.0f),
           rs.value("original_max_position_embeddings", int64_t{8192}));

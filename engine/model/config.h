@@ -6,13 +6,17 @@
 #include <string>
 #include <vector>
 
-#include "engine/cpu/ops.h"
 
 namespace starattn {
 
 class GgufFile;
 
 enum class Arch { kLlama, kQwen2 };
+
+// How a head's dimensions are paired for rotation. GGUF `llama` checkpoints store Q/K permuted
+// for adjacent pairs (x[2i], x[2i+1]); Hugging Face checkpoints (and GGUF `qwen2`) rotate the
+// halves (x[i], x[i + d/2]).
+enum class RopeLayout { kAdjacentPairs, kSplitHalf };
 std::string_view ArchName(Arch a);
 
 struct ModelConfig {
@@ -28,7 +32,7 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
   float rope_theta = 10000.f;
   int64_t rope_dims = 0;  // rotated dims per head (== head_dim for these families)
-  cpu::RopeLayout rope_layout = cpu::RopeLayout::kSplitHalf;
+  RopeLayout rope_layout = RopeLayout::kSplitHalf;
   // Per-frequency divisors [rope_dims / 2] (llama3 scaling); empty when unscaled.
   std::vector<float> rope_freq_factors;
   float rope_linear_scale = 1.0f;  // positions are divided by this ("linear" scaling)

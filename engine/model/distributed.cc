@@ -1,18 +1,13 @@
 #include "engine/model/distributed.h"
 
 #include <algorithm>
-#include <omp.h>
-
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <thread>
-#include <limits>
-#include <numeric>
 
 #include "engine/common/error.h"
-#include "engine/cpu/attention_state.h"
-#include "engine/cpu/ops.h"
+#include "engine/model/forward.h"
 
 namespace starattn {
 namespace {
@@ -22,132 +17,133 @@ double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-std::vector<int32_t> Range(int64_t from, int64_t n) {
-  std::vector<int32_t> v(n);
-  std::iota(v.begin(), v.end(), static_cast<int32_t>(from));
-  return v;
-}
-
-// Runs tokens through the model into `cache` in chunks of `ubatch` (dense causal attention over
-// what the cache holds).
-void PrefillInto(const Model& model, std::span<const int32_t> tokens,
-                 std::span<const int32_t> positions, KvCache& cache, int64_t ubatch) {
-  for (size_t i = 0; i < tokens.size(); i += ubatch) {
-    const size_t n = std::min<size_t>(ubatch, tokens.size() - i);
-    model.Forward(tokens.subspan(i, n), positions.subspan(i, n), cache, LogitsFor::kNone);
-  }
-}
-
-// Phase 2 attention on one host: the new tokens attend to this host's cache, states of all hosts
-// are all-gathered and merged. The query host (last rank) appends the new tokens' K/V and masks
-// causally among them; context rows are fully visible to every new token on every host.
+// Phase 2 attention on one host: the new tokens attend to this host's cache, the states of all
+// hosts are all-gathered and merged. The query host (last rank) appends the new tokens' K/V and
+// masks causally among them; context rows are fully visible to every new token on every host
+// (a host with no rows contributes the empty state).
 class Phase2Attention : public LayerAttention {
  public:
-  Phase2Attention(KvCache& cache, Communicator& comm, const ModelConfig& c, float scale)
-      : cache_(cache), comm_(comm), c_(c), scale_(scale) {}
+  Phase2Attention(Backend& be, KvCache& cache, Communicator& data)
+      : be_(be), cache_(cache), data_(data), scale_(AttentionScale(be.config())) {}
 
-  void Attend(int64_t layer, int64_t n, const float* q, const float* k, const float* v,
-              float* out) override {
-    const bool query_host = comm_.rank() == comm_.size() - 1;
-    const int64_t rows = n * c_.n_heads;  // (token, head) pairs
-    const int64_t hd = c_.head_dim;
-    // Send buffer: out [n, n_heads, head_dim] then lse [n, n_heads].
-    send_.resize(rows * (hd + 1));
-    float* my_out = send_.data();
-    float* my_lse = send_.data() + rows * hd;
+  void Attend(int64_t layer, int64_t n, const void* q, const void* k, const void* v,
+              void* out) override {
+    const ModelConfig& c = be_.config();
+    const int H = data_.size();
+    const bool query_host = data_.rank() == H - 1;
+    const int64_t rows = n * c.n_heads;  // (token, head) pairs
+    const int64_t hd = c.head_dim;
     const int64_t past = cache_.size();
+    AttnShape shape{n, past, c.n_heads, c.n_kv_heads, hd};
+    AttnMask mask{false, 0, 0};
     if (query_host) {
-      const int64_t row = cache_.row_floats();
-      if (past + n > cache_.capacity()) {
-        Fail("phase 2: query host cache full ({} + {} > {})", past, n, cache_.capacity());
-      }
-      std::copy_n(k, n * row, cache_.k(layer) + past * row);
-      std::copy_n(v, n * row, cache_.v(layer) + past * row);
-      const cpu::AttentionShape shape{n, past + n, c_.n_heads, c_.n_kv_heads, hd};
-      cpu::Attention(q, cache_.k(layer), cache_.v(layer), shape, {true, past, 0}, scale_, my_out,
-                     my_lse);
-    } else if (past > 0) {
-      const cpu::AttentionShape shape{n, past, c_.n_heads, c_.n_kv_heads, hd};
-      cpu::Attention(q, cache_.k(layer), cache_.v(layer), shape, {false, 0, 0}, scale_, my_out,
-                     my_lse);
-    } else {
-      std::fill(my_out, my_out + rows * hd, 0.0f);
-      std::fill(my_lse, my_lse + rows, kNegInf);
+      cache_.Write(layer, past, k, v, n);
+      shape.n_kv = past + n;
+      mask = {true, past, 0};
     }
-    const int H = comm_.size();
     if (H == 1) {
-      std::copy_n(my_out, rows * hd, out);
+      be_.Attention(q, cache_.k(layer), cache_.v(layer), shape, mask, scale_, out, nullptr);
       return;
     }
-    recv_.resize(H * send_.size());
-    comm_.AllGather(send_.data(), send_.size() * sizeof(float), recv_.data());
-    // Regroup into [H, rows, hd] and [H, rows] for the merge.
-    outs_.resize(H * rows * hd);
-    lses_.resize(H * rows);
-    for (int h = 0; h < H; ++h) {
-      const float* src = recv_.data() + h * send_.size();
-      std::copy_n(src, rows * hd, outs_.data() + h * rows * hd);
-      std::copy_n(src + rows * hd, rows, lses_.data() + h * rows);
-    }
-    merged_lse_.resize(rows);
-    cpu::MergeStates(outs_.data(), lses_.data(), H, rows, hd, out, merged_lse_.data());
+    // Send buffer: out [n, n_heads, head_dim] (act_dtype) then lse [n, n_heads] (fp32).
+    const int64_t out_bytes = rows * hd * DTypeBytes(be_.act_dtype());
+    const int64_t lse_bytes = rows * static_cast<int64_t>(sizeof(float));
+    const int64_t send_bytes = out_bytes + lse_bytes;
+    Reserve(be_, send_, send_bytes, "phase-2 attention states");
+    auto* my_lse = reinterpret_cast<float*>(send_.at(out_bytes));
+    be_.Attention(q, cache_.k(layer), cache_.v(layer), shape, mask, scale_, send_.data(), my_lse);
+    Reserve(be_, recv_, H * send_bytes, "phase-2 attention states");
+    data_.AllGather(send_.data(), send_bytes, recv_.data());
+    // Regroup [H, send_bytes] into outs [H, rows, hd] and lses [H, rows] for the merge.
+    Reserve(be_, outs_, H * out_bytes, "phase-2 attention states");
+    Reserve(be_, lses_, H * lse_bytes, "phase-2 attention states");
+    Reserve(be_, merged_lse_, lse_bytes, "phase-2 attention states");
+    be_.Copy2D(outs_.data(), out_bytes, recv_.data(), send_bytes, out_bytes, H);
+    be_.Copy2D(lses_.data(), lse_bytes, recv_.at(out_bytes), send_bytes, lse_bytes, H);
+    be_.MergeStates(outs_.data(), lses_.as<float>(), H, rows, hd, out, merged_lse_.as<float>());
   }
 
   void Finish(int64_t n) override {
-    if (comm_.rank() == comm_.size() - 1) cache_.Resize(cache_.size() + n);
+    if (data_.rank() == data_.size() - 1) cache_.Resize(cache_.size() + n);
   }
 
  private:
+  Backend& be_;
   KvCache& cache_;
-  Communicator& comm_;
-  const ModelConfig& c_;
+  Communicator& data_;
   float scale_;
-  std::vector<float> send_, recv_, outs_, lses_, merged_lse_;
+  Buffer send_, recv_, outs_, lses_, merged_lse_;
 };
 
-// Ring attention for the context: each host's queries (its two chunks) see every earlier
-// context token exactly; K/V blocks travel around the ring in H - 1 steps.
+// Ring attention for the context: each host's queries (its two zigzag chunks) see every earlier
+// context token exactly; K/V blocks travel around the ring in H - 1 SendRecv steps. The running
+// state of each query chunk lives in two ping-pong buffers of [2, rows, head_dim] (slot 0: the
+// state so far, slot 1: the newest partial), merged from one into slot 0 of the other.
 class RingAttention : public LayerAttention {
  public:
-  RingAttention(KvCache& cache, Communicator& comm, const ModelConfig& c, float scale, int64_t L)
-      : cache_(cache), comm_(comm), c_(c), scale_(scale), L_(L) {}
+  RingAttention(Backend& be, KvCache& cache, Communicator& data, int64_t L)
+      : be_(be), cache_(cache), data_(data), scale_(AttentionScale(be.config())), L_(L) {}
 
-  void Attend(int64_t layer, int64_t n, const float* q, const float* k, const float* v,
-              float* out) override {
-    const int H = comm_.size(), me = comm_.rank();
-    const int64_t row = cache_.row_floats(), hd = c_.head_dim, nh = c_.n_heads;
-    std::copy_n(k, n * row, cache_.k(layer));
-    std::copy_n(v, n * row, cache_.v(layer));
+  void Attend(int64_t layer, int64_t n, const void* q, const void* k, const void* v,
+              void* out) override {
+    const ModelConfig& c = be_.config();
+    const int H = data_.size(), me = data_.rank();
+    const int64_t row_bytes = cache_.row_bytes(), hd = c.head_dim, nh = c.n_heads;
+    const int64_t act = DTypeBytes(be_.act_dtype());
     const std::vector<Chunk> mine = RingChunks(L_, H, me);
-    // Accumulated state of my queries: out [n, n_heads, hd], lse [n, n_heads].
-    std::fill(out, out + n * nh * hd, 0.0f);
-    acc_lse_.assign(n * nh, kNegInf);
-    // The block in hand: K then V of its owner's tokens, [len, n_kv_heads, hd] each.
-    block_.assign(k, k + n * row);
-    block_.insert(block_.end(), v, v + n * row);
+    if (mine[0].len + mine[1].len != n) {
+      Fail("ring: host {} runs {} tokens but holds chunks of {} + {}", me, n, mine[0].len,
+           mine[1].len);
+    }
+    // This host's context rows, chunk after chunk; they are also the first block in hand
+    // (K then V, [rows, n_kv_heads, head_dim] each, in the cache's type).
+    cache_.Write(layer, 0, k, v, n);
+    int64_t block_rows = n;
+    Reserve(be_, block_, 2 * n * row_bytes, "ring K/V blocks");
+    be_.Copy(block_.data(), cache_.k(layer), n * row_bytes);
+    be_.Copy(block_.at(n * row_bytes), cache_.v(layer), n * row_bytes);
+    State st[2];
+    for (int ci = 0; ci < 2; ++ci) {
+      st[ci].rows = mine[ci].len * nh;
+      for (int b = 0; b < 2; ++b) {
+        Reserve(be_, state_out_[ci][b], 2 * st[ci].rows * hd * act, "ring attention states");
+        Reserve(be_, state_lse_[ci][b], 2 * st[ci].rows * 4, "ring attention states");
+      }
+    }
     for (int step = 0; step < H; ++step) {
       const int owner = (me - step + H) % H;
       const std::vector<Chunk> theirs = RingChunks(L_, H, owner);
       const int64_t their_n = theirs[0].len + theirs[1].len;
-      const float* bk = block_.data();
-      const float* bv = block_.data() + their_n * row;
+      if (their_n != block_rows) {
+        Fail("ring: host {} received a block of {} rows from host {}, expected {}", me, block_rows,
+             owner, their_n);
+      }
+      const char* bk = block_.at(0);
+      const char* bv = block_.at(their_n * row_bytes);
       int64_t q_row = 0;
-      for (const Chunk& qc : mine) {
+      for (int ci = 0; ci < 2; ++ci) {
+        const Chunk& qc = mine[ci];
+        State& s = st[ci];
         int64_t k_row = 0;
         for (const Chunk& kc : theirs) {
-          // Skip key chunks entirely after this query chunk (the causal half ring attention
-          // balances by the zigzag placement).
+          // Key chunks entirely after this query chunk are skipped (the causal half that the
+          // zigzag placement balances).
           if (qc.len > 0 && kc.len > 0 && kc.start <= qc.start + qc.len - 1) {
-            const cpu::AttentionShape shape{qc.len, kc.len, nh, c_.n_kv_heads, hd};
-            part_out_.resize(qc.len * nh * hd);
-            part_lse_.resize(qc.len * nh);
-            cpu::Attention(q + q_row * nh * hd, bk + k_row * row, bv + k_row * row, shape,
-                           {true, qc.start, kc.start}, scale_, part_out_.data(),
-                           part_lse_.data());
-            cpu::MergeStateInto(out + q_row * nh * hd, acc_lse_.data() + q_row * nh,
-                                part_out_.data(), part_lse_.data(), qc.len * nh, hd);
+            const int slot = s.empty ? 0 : 1;  // the first partial is the state itself
+            void* part_out = state_out_[ci][s.cur].at(slot * s.rows * hd * act);
+            float* part_lse = state_lse_[ci][s.cur].as<float>() + slot * s.rows;
+            be_.Attention(static_cast<const char*>(q) + q_row * nh * hd * act,
+                          bk + k_row * row_bytes, bv + k_row * row_bytes,
+                          {qc.len, kc.len, nh, c.n_kv_heads, hd}, {true, qc.start, kc.start},
+                          scale_, part_out, part_lse);
+            if (!s.empty) {
+              const int next = 1 - s.cur;
+              be_.MergeStates(state_out_[ci][s.cur].data(), state_lse_[ci][s.cur].as<float>(), 2,
+                              s.rows, hd, state_out_[ci][next].data(),
+                              state_lse_[ci][next].as<float>());
+              s.cur = next;
+            }
+            s.empty = false;
           }
           k_row += kc.len;
         }
@@ -156,47 +152,61 @@ class RingAttention : public LayerAttention {
       if (step + 1 < H) {
         // The previous rank passes on the block of rank me - step - 1.
         const std::vector<Chunk> next = RingChunks(L_, H, (me - step - 1 + H) % H);
-        next_.resize(2 * (next[0].len + next[1].len) * row);
-        comm_.SendRecv(block_.data(), block_.size() * sizeof(float), (me + 1) % H, next_.data(),
-                       next_.size() * sizeof(float), (me - 1 + H) % H);
-        block_.swap(next_);
+        const int64_t next_rows = next[0].len + next[1].len;
+        Reserve(be_, next_, 2 * next_rows * row_bytes, "ring K/V blocks");
+        data_.SendRecv(block_.data(), 2 * block_rows * row_bytes, (me + 1) % H, next_.data(),
+                       2 * next_rows * row_bytes, (me - 1 + H) % H);
+        std::swap(block_, next_);
+        block_rows = next_rows;
       }
+    }
+    // Every query chunk saw at least its own diagonal block (L >= 2H: no chunk is empty).
+    int64_t q_row = 0;
+    for (int ci = 0; ci < 2; ++ci) {
+      if (st[ci].empty) Fail("ring: query chunk {} of host {} saw no keys", ci, me);
+      be_.Copy(static_cast<char*>(out) + q_row * nh * hd * act, state_out_[ci][st[ci].cur].data(),
+               st[ci].rows * hd * act);
+      q_row += mine[ci].len;
     }
   }
 
   void Finish(int64_t n) override { cache_.Resize(n); }
 
  private:
+  struct State {
+    int64_t rows = 0;  // (token, head) pairs of the query chunk
+    int cur = 0;       // the ping-pong buffer holding the state
+    bool empty = true;
+  };
+
+  Backend& be_;
   KvCache& cache_;
-  Communicator& comm_;
-  const ModelConfig& c_;
+  Communicator& data_;
   float scale_;
   int64_t L_;
-  std::vector<float> acc_lse_, block_, next_, part_out_, part_lse_;
+  Buffer block_, next_;
+  Buffer state_out_[2][2], state_lse_[2][2];
 };
 
-// Phase 1 of star attention on this host: its blocks, each encoded with its anchor in a
-// scratch cache; the block's K/V are kept, the anchor's discarded.
-void StarPhase1(const Model& model, const DistConfig& cfg, std::span<const int32_t> context,
-                int64_t block_begin, int64_t block_end, KvCache& cache, int64_t* peak_bytes) {
+// Star phase 1 on this host: its blocks, each encoded with its anchor in a scratch cache; the
+// block's K/V are kept, the anchor's discarded. Returns the scratch cache's reserved bytes.
+int64_t StarPhase1(Transformer& t, const DistConfig& cfg, std::span<const int32_t> context,
+                   int64_t block_begin, int64_t block_end, KvCache& cache) {
+  Backend& be = t.backend();
   const int64_t L = static_cast<int64_t>(context.size());
   const int64_t b = cfg.block_size, a = cfg.anchor();
-  KvCache scratch(model.config(), a + b);
-  *peak_bytes = scratch.reserved_bytes();
-  const int64_t row = cache.row_floats();
+  KvCache scratch(be, a + b);
+  std::vector<int32_t> tokens, positions;
   for (int64_t blk = block_begin; blk < block_end; ++blk) {
-    const int64_t start = blk * b, len = std::min(b, L - start);
-    std::vector<int32_t> tokens, positions;
+    const int64_t len = std::min(b, L - blk * b);
     const int64_t n_anchor = StarBlockInput(cfg, context, blk, &tokens, &positions);
     scratch.Resize(0);
-    PrefillInto(model, tokens, positions, scratch, cfg.ubatch);
-    const int64_t dst = cache.size();
-    for (int64_t l = 0; l < model.config().n_layers; ++l) {
-      std::copy_n(scratch.k(l) + n_anchor * row, len * row, cache.k(l) + dst * row);
-      std::copy_n(scratch.v(l) + n_anchor * row, len * row, cache.v(l) + dst * row);
-    }
-    cache.Resize(dst + len);
+    CacheAttention attn(be, scratch);
+    Prefill(t, tokens, positions, attn, cfg.ubatch, /*greedy=*/false);
+    cache.CopyRows(scratch, n_anchor, cache.size(), len);
+    cache.Resize(cache.size() + len);
   }
+  return scratch.reserved_bytes();
 }
 
 }  // namespace
@@ -276,8 +286,8 @@ ContextShare HostContextShare(const DistConfig& cfg, int64_t L, int hosts, int h
       const auto groups = BlockGroups(n_blocks, hosts);
       share.block_begin = groups[host];
       share.block_end = groups[host + 1];
-      share.rows = std::min(L, share.block_end * cfg.block_size) -
-                   share.block_begin * cfg.block_size;
+      share.rows =
+          std::min(L, share.block_end * cfg.block_size) - share.block_begin * cfg.block_size;
       break;
     }
     case AttnMode::kRing:
@@ -303,24 +313,26 @@ std::vector<int64_t> BlockGroups(int64_t n_blocks, int hosts) {
   return bounds;
 }
 
-void ValidateDistConfig(const DistConfig& cfg, int64_t L, int64_t query_len,
-                        int64_t max_new_tokens, int64_t max_positions) {
+void ValidateDistConfig(const DistConfig& cfg, int64_t L, int64_t query_len, int64_t max_new_tokens,
+                        int64_t max_positions) {
   if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
   if (L <= 0) Fail("the context is empty");
   if (query_len <= 0) Fail("the query is empty");
   if (max_new_tokens < 0) Fail("tokens to generate must be >= 0, got {}", max_new_tokens);
   if (cfg.ubatch <= 0) Fail("ubatch must be positive, got {}", cfg.ubatch);
   if (L + query_len + max_new_tokens > max_positions) {
-    Fail("context ({}) + query ({}) + tokens to generate ({}) = {} exceeds the model's maximum "
-         "positions ({})",
-         L, query_len, max_new_tokens, L + query_len + max_new_tokens, max_positions);
+    Fail(
+        "context ({}) + query ({}) + tokens to generate ({}) = {} exceeds the model's maximum "
+        "positions ({})",
+        L, query_len, max_new_tokens, L + query_len + max_new_tokens, max_positions);
   }
   switch (cfg.mode) {
     case AttnMode::kDense:
       if (cfg.hosts != 1) Fail("dense attention runs on one host, got --hosts {}", cfg.hosts);
       break;
     case AttnMode::kStar: {
-      if (cfg.block_size <= 0) Fail("star attention needs --block-size > 0, got {}", cfg.block_size);
+      if (cfg.block_size <= 0)
+        Fail("star attention needs --block-size > 0, got {}", cfg.block_size);
       if (cfg.anchor_source != AnchorSource::kNone &&
           (cfg.anchor() <= 0 || cfg.anchor() > cfg.block_size)) {
         Fail("anchor size {} must be in [1, block size {}]", cfg.anchor(), cfg.block_size);
@@ -341,89 +353,6 @@ void ValidateDistConfig(const DistConfig& cfg, int64_t L, int64_t query_len,
   }
 }
 
-std::vector<float> Phase2Logits(const Model& model, Communicator& comm, KvCache& host_cache,
-                                std::span<const int32_t> query, int32_t first_position) {
-  Phase2Attention attn(host_cache, comm, model.config(), model.attention_scale());
-  return model.Forward(query, Range(first_position, query.size()), attn, LogitsFor::kAll);
-}
-
-SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig& cfg,
-                       std::span<const int32_t> context, std::span<const int32_t> query,
-                       const GenerateOptions& opts) {
-  const ModelConfig& c = model.config();
-  const int64_t L = static_cast<int64_t>(context.size());
-  const int64_t Q = static_cast<int64_t>(query.size());
-  if (comm.size() != cfg.hosts) {
-    Fail("--hosts {} does not match the {} communicator's {} ranks", cfg.hosts, comm.kind(),
-         comm.size());
-  }
-  ValidateDistConfig(cfg, L, Q, opts.max_new_tokens, c.max_positions);
-  const int me = comm.rank(), H = comm.size();
-  const bool query_host = me == H - 1;
-
-  // This host's context rows.
-  const ContextShare share = HostContextShare(cfg, L, H, me);
-  const int64_t ctx_rows = share.rows, blk_begin = share.block_begin, blk_end = share.block_end;
-  const std::vector<Chunk>& ring_chunks = share.ring_chunks;
-  const int64_t capacity = ctx_rows + (query_host ? Q + opts.max_new_tokens : 0);
-  KvCache cache(c, capacity);
-  HostStats stats;
-  stats.context_tokens = ctx_rows;
-
-  // Phase 1: the context.
-  auto t0 = Clock::now();
-  int64_t transient = 0;
-  switch (cfg.mode) {
-    case AttnMode::kDense:
-      PrefillInto(model, context, Range(0, L), cache, cfg.ubatch);
-      break;
-    case AttnMode::kStar:
-      StarPhase1(model, cfg, context, blk_begin, blk_end, cache, &transient);
-      break;
-    case AttnMode::kRing: {
-      std::vector<int32_t> tokens, positions;
-      for (const Chunk& ch : ring_chunks) {
-        tokens.insert(tokens.end(), context.begin() + ch.start,
-                      context.begin() + ch.start + ch.len);
-        const auto p = Range(ch.start, ch.len);
-        positions.insert(positions.end(), p.begin(), p.end());
-      }
-      RingAttention ring(cache, comm, c, model.attention_scale(), L);
-      model.Forward(tokens, positions, ring, LogitsFor::kNone);
-      break;
-    }
-  }
-  stats.phase1_seconds = Since(t0);
-
-  // Phase 2: the query on every host, then greedy decoding; the query host's choice is final.
-  auto t1 = Clock::now();
-  Phase2Attention attn(cache, comm, c, model.attention_scale());
-  std::vector<float> logits = model.Forward(query, Range(L, Q), attn, LogitsFor::kLast);
-  stats.phase2_seconds = Since(t1);  // time to the first token's logits
-  auto t2 = Clock::now();
-  SampleResult result;
-  result.first_logits = logits;
-  result.generation = DecodeGreedy(
-      std::move(logits), model.has_tokenizer() ? &model.tokenizer() : nullptr, opts,
-      [&](int32_t token) {
-        comm.Broadcast(&token, sizeof(token), H - 1);
-        return token;
-      },
-      [&](int32_t token, int64_t index) {
-        const int32_t pos = static_cast<int32_t>(L + Q + index);
-        return model.Forward(std::span<const int32_t>(&token, 1),
-                             std::span<const int32_t>(&pos, 1), attn, LogitsFor::kLast);
-      });
-  stats.decode_seconds = Since(t2);
-  stats.kv_bytes = cache.used_bytes();
-  stats.peak_kv_bytes = cache.reserved_bytes() + transient;
-
-  result.hosts.resize(H);
-  comm.AllGather(&stats, sizeof(HostStats), result.hosts.data());
-  SetCriticalPaths(result);
-  return result;
-}
-
 void SetCriticalPaths(SampleResult& r) {
   r.phase1_critical_seconds = r.phase2_critical_seconds = r.decode_critical_seconds = 0;
   double first_token = 0;  // when the last host has its phase-2 result
@@ -435,41 +364,130 @@ void SetCriticalPaths(SampleResult& r) {
   r.phase2_critical_seconds = first_token - r.phase1_critical_seconds;
 }
 
-HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
-                      std::span<const int32_t> context, int host) {
+int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
+                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache) {
+  Backend& be = t.backend();
+  const int64_t L = static_cast<int64_t>(context.size());
+  switch (cfg.mode) {
+    case AttnMode::kDense: {
+      CacheAttention attn(be, cache);
+      Prefill(t, context, Range(0, L), attn, cfg.ubatch, /*greedy=*/false);
+      return 0;
+    }
+    case AttnMode::kStar:
+      return StarPhase1(t, cfg, context, share.block_begin, share.block_end, cache);
+    case AttnMode::kRing: {
+      std::vector<int32_t> tokens, positions;
+      for (const Chunk& ch : share.ring_chunks) {
+        tokens.insert(tokens.end(), context.begin() + ch.start,
+                      context.begin() + ch.start + ch.len);
+        const auto p = Range(ch.start, ch.len);
+        positions.insert(positions.end(), p.begin(), p.end());
+      }
+      if (data == nullptr) Fail("ring's phase 1 needs the hosts' communicator");
+      RingAttention ring(be, cache, *data, L);
+      t.Forward(tokens, positions, ring, LogitsFor::kNone);
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::vector<float> Phase2Logits(Backend& be, Communicator& data, KvCache& host_cache,
+                                std::span<const int32_t> query, int32_t first_position) {
+  Transformer t(be);
+  Phase2Attention attn(be, host_cache, data);
+  return t.Forward(query, Range(first_position, static_cast<int64_t>(query.size())), attn,
+                   LogitsFor::kAll);
+}
+
+SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, const DistConfig& cfg,
+                       std::span<const int32_t> context, std::span<const int32_t> query,
+                       const GenerateOptions& opts) {
+  const ModelConfig& c = be.config();
+  const int64_t L = static_cast<int64_t>(context.size());
+  const int64_t Q = static_cast<int64_t>(query.size());
+  if (host.size() != cfg.hosts || data.size() != cfg.hosts || data.rank() != host.rank()) {
+    Fail("--hosts {} does not match the {} communicator's {} ranks", cfg.hosts, host.kind(),
+         host.size());
+  }
+  ValidateDistConfig(cfg, L, Q, opts.max_new_tokens, c.max_positions);
+  const int me = host.rank(), H = host.size();
+  const bool query_host = me == H - 1;
+  const ContextShare share = HostContextShare(cfg, L, H, me);
+  KvCache cache(be, share.rows + (query_host ? Q + opts.max_new_tokens : 0));
+  Transformer t(be);
+  HostStats stats;
+  stats.context_tokens = share.rows;
+
+  // Phase 1: the context.
+  const auto t0 = Clock::now();
+  const int64_t transient = Phase1Into(t, &data, cfg, context, share, cache);
+  be.Synchronize();
+  stats.phase1_seconds = Since(t0);
+
+  // Phase 2: the query on every host, then greedy decoding; the query host's choice is final.
+  const auto t1 = Clock::now();
+  Phase2Attention attn(be, cache, data);
+  SampleResult result;
+  // The first token's logits come back whole; later tokens only as the backend's argmax.
+  result.first_logits = t.Forward(query, Range(L, Q), attn, LogitsFor::kLast);
+  stats.phase2_seconds = Since(t1);  // time to the first token's logits
+  const auto t2 = Clock::now();
+  const Model& m = be.model();
+  result.generation = DecodeGreedy(
+      ArgmaxHost(result.first_logits), m.has_tokenizer() ? &m.tokenizer() : nullptr, opts,
+      [&](int32_t token) {
+        host.Broadcast(&token, sizeof(token), H - 1);
+        return token;
+      },
+      [&](int32_t token, int64_t index) {
+        const int32_t pos = static_cast<int32_t>(L + Q + index);
+        return t.ForwardGreedy(std::span<const int32_t>(&token, 1),
+                               std::span<const int32_t>(&pos, 1), attn);
+      });
+  be.Synchronize();
+  stats.decode_seconds = Since(t2);
+  stats.kv_bytes = cache.used_bytes();
+  stats.peak_kv_bytes = cache.reserved_bytes() + transient;
+
+  result.hosts.resize(H);
+  host.AllGather(&stats, sizeof(HostStats), result.hosts.data());
+  SetCriticalPaths(result);
+  return result;
+}
+
+HostStats Phase1Alone(DeviceModel& dm, const DistConfig& cfg, std::span<const int32_t> context,
+                      int host) {
   const int64_t L = static_cast<int64_t>(context.size());
   if (cfg.mode == AttnMode::kRing) {
     Fail("ring's phase 1 exchanges K/V between hosts; its hosts cannot be timed alone");
   }
   if (host < 0 || host >= cfg.hosts) Fail("host {} outside 0..{}", host, cfg.hosts - 1);
-  ValidateDistConfig(cfg, L, 1, 0, model.config().max_positions);
+  ValidateDistConfig(cfg, L, 1, 0, dm.model().config().max_positions);
   const ContextShare share = HostContextShare(cfg, L, cfg.hosts, host);
-  KvCache cache(model.config(), share.rows);
+  const std::unique_ptr<Backend> be = dm.NewHost(1);
+  KvCache cache(*be, share.rows);
+  Transformer t(*be);
   HostStats stats;
   stats.context_tokens = share.rows;
-  int64_t transient = 0;
   const auto t0 = Clock::now();
-  if (cfg.mode == AttnMode::kDense) {
-    PrefillInto(model, context, Range(0, L), cache, cfg.ubatch);
-  } else {
-    StarPhase1(model, cfg, context, share.block_begin, share.block_end, cache, &transient);
-  }
+  const int64_t transient = Phase1Into(t, nullptr, cfg, context, share, cache);
+  be->Synchronize();
   stats.phase1_seconds = Since(t0);
   stats.kv_bytes = cache.used_bytes();
   stats.peak_kv_bytes = cache.reserved_bytes() + transient;
   return stats;
 }
 
-SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
-                          std::span<const int32_t> context, std::span<const int32_t> query,
-                          const GenerateOptions& opts) {
+SampleResult RunInProcess(DeviceModel& dm, const DistConfig& cfg, std::span<const int32_t> context,
+                          std::span<const int32_t> query, const GenerateOptions& opts) {
   if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
-  InProcessGroup group(cfg.hosts);
+  const std::unique_ptr<HostGroup> group = dm.NewInProcessGroup(cfg.hosts);
   std::vector<SampleResult> results(cfg.hosts);
-  const int threads_per_host = std::max(1, omp_get_max_threads() / cfg.hosts);
   RunHostThreads(cfg.hosts, [&](int h) {
-    omp_set_num_threads(threads_per_host);
-    results[h] = RunSample(model, group.Endpoint(h), cfg, context, query, opts);
+    const std::unique_ptr<Backend> be = dm.NewHost(cfg.hosts);
+    results[h] = RunSample(*be, group->Host(h), group->Data(h, *be), cfg, context, query, opts);
   });
   return std::move(results.back());
 }

@@ -7,7 +7,9 @@
 //          generated tokens' K/V.
 //   ring:  exact ring attention for the context with the causal load balanced (zigzag: host h
 //          holds chunks h and 2H-1-h of 2H), then phase 2 as in star.
-// Every rank of the communicator calls RunSample with the same inputs.
+// Written once over the Backend and Communicator interfaces (engine/model/backend.h): every
+// backend runs this driver, and every check of a configuration lives here. Every rank of the
+// communicator calls RunSample with the same inputs.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +19,10 @@
 #include <vector>
 
 #include "engine/dist/communicator.h"
+#include "engine/model/backend.h"
+#include "engine/model/forward.h"
 #include "engine/model/generate.h"
-#include "engine/model/model.h"
+#include "engine/model/kv_cache.h"
 
 namespace starattn {
 
@@ -40,7 +44,7 @@ struct DistConfig {
   int64_t anchor_size = -1;  // star: anchor tokens; -1 = block size
   AnchorPositions anchor_positions = AnchorPositions::kOriginal;
   AnchorSource anchor_source = AnchorSource::kFirst;
-  int64_t ubatch = 512;      // tokens per forward chunk in phase 1 / dense prefill
+  int64_t ubatch = 512;  // tokens per forward chunk in phase 1 / dense prefill
   int64_t anchor() const { return anchor_size < 0 ? block_size : anchor_size; }
 };
 
@@ -90,8 +94,8 @@ struct HostStats {
 
 struct SampleResult {
   GenerateResult generation;
-  std::vector<float> first_logits;  // [vocab] logits of the last query token
-  std::vector<HostStats> hosts;  // every host's stats, on every rank
+  std::vector<float> first_logits;     // [vocab] logits of the last query token
+  std::vector<HostStats> hosts;        // every host's stats, on every rank
   double phase1_critical_seconds = 0;  // max over hosts
   double phase2_critical_seconds = 0;
   double decode_critical_seconds = 0;
@@ -103,22 +107,29 @@ struct SampleResult {
 // which this excludes); decode = the slowest host's decoding.
 void SetCriticalPaths(SampleResult& r);
 
-SampleResult RunSample(const Model& model, Communicator& comm, const DistConfig& cfg,
+// One host's part of a sample: `host` carries host memory (tokens, statistics), `data` the
+// backend's memory (attention states, K/V blocks); for the CPU they are one communicator.
+SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, const DistConfig& cfg,
                        std::span<const int32_t> context, std::span<const int32_t> query,
                        const GenerateOptions& opts);
 
-// Runs the sample on cfg.hosts logical hosts in this process (one thread each, the CPU threads
-// shared among them) and returns the query host's result.
-SampleResult RunInProcess(const Model& model, const DistConfig& cfg,
-                          std::span<const int32_t> context, std::span<const int32_t> query,
-                          const GenerateOptions& opts);
+// Runs the sample on cfg.hosts logical hosts in this process (one thread each, sharing the
+// hardware) and returns the query host's result.
+SampleResult RunInProcess(DeviceModel& dm, const DistConfig& cfg, std::span<const int32_t> context,
+                          std::span<const int32_t> query, const GenerateOptions& opts);
 
-// Phase 1 of one host (dense: the whole context; star: its blocks) run alone on this thread's
-// OpenMP threads. Star phase 1 has no communication, so each host timed alone on the whole
-// machine gives the phase-1 critical path of H such machines (bench --isolated-hosts).
-// Ring's phase 1 communicates: an Error.
-HostStats Phase1Alone(const Model& model, const DistConfig& cfg,
-                      std::span<const int32_t> context, int host);
+// Phase 1 of one host (dense: the whole context; star: its blocks) run alone on the whole
+// hardware. Star phase 1 has no communication, so each host timed alone gives the phase-1
+// critical path of H such machines (bench --isolated-hosts). Ring's phase 1 communicates: an
+// Error.
+HostStats Phase1Alone(DeviceModel& dm, const DistConfig& cfg, std::span<const int32_t> context,
+                      int host);
+
+// Phase 1 of one host for every mode: the host's context rows (`share`) into `cache` (which must
+// hold them). `data` (the hosts' communicator over backend memory) is needed by ring only.
+// Returns the transient K/V bytes (star's anchor + block scratch cache).
+int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
+                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache);
 
 // Runs body(host) for host = 0..hosts-1, each on its own thread; after all have finished,
 // rethrows the first host's exception, if any.
@@ -127,7 +138,7 @@ void RunHostThreads(int hosts, const std::function<void(int host)>& body);
 // Phase 2 alone, for tests: the query over per-host caches that already hold context K/V (the
 // last rank's cache also receives the query's K/V). Returns the logits of every query token
 // [n_query, vocab].
-std::vector<float> Phase2Logits(const Model& model, Communicator& comm, KvCache& host_cache,
+std::vector<float> Phase2Logits(Backend& be, Communicator& data, KvCache& host_cache,
                                 std::span<const int32_t> query, int32_t first_position);
 
 }  // namespace starattn

@@ -1,6 +1,7 @@
 // Star, ring and dense across hosts: exact where the math is exact.
 #include "engine/model/distributed.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,10 +10,13 @@
 
 #include "engine/common/error.h"
 #include "engine/common/testing.h"
+#include "engine/model/model_testing.h"
 
 namespace starattn {
 namespace {
 
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 using testing::FixturePath;
 
 const Model& DefaultModel() {
@@ -21,6 +25,12 @@ const Model& DefaultModel() {
     return path.empty() ? nullptr : Model::Load(path);
   }();
   return *model;
+}
+
+// The default model on the CPU backend.
+DeviceModel& Cpu() {
+  static std::unique_ptr<DeviceModel> dm = cpu::NewCpuDeviceModel(DefaultModel());
+  return *dm;
 }
 
 std::vector<int32_t> RandomIds(const Model& m, int64_t n, uint64_t seed) {
@@ -43,35 +53,31 @@ std::vector<int32_t> Iota(int64_t from, int64_t n) {
 TEST(Phase2Test, MergedQueryEqualsDenseOverConcatenatedKv) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
-  const ModelConfig& c = m.config();
   const int64_t L = 96;
   const auto context = RandomIds(m, L, 5);
-  KvCache full(c, L + 8);
-  m.Forward(context, Iota(0, L), full, LogitsFor::kNone);
+  testing::CpuHost ref(m);
+  KvCache full(*ref.be, L);
+  ref.t.Forward(context, Iota(0, L), full, LogitsFor::kNone);
   for (int64_t qlen : {1, 6}) {
     const auto query = RandomIds(m, qlen, 100 + qlen);
-    KvCache dense = full;  // copy: the dense reference appends the query
-    const auto want = m.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
+    // The dense reference: the query after the whole context in one cache.
+    KvCache dense(*ref.be, L + qlen);
+    dense.CopyRows(full, 0, 0, L);
+    dense.Resize(L);
+    const auto want = ref.t.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
     for (int H = 1; H <= 8; ++H) {
       SCOPED_TRACE("H = " + std::to_string(H) + ", query length " + std::to_string(qlen));
       InProcessGroup group(H);
       std::vector<std::vector<float>> got(H);
-      std::vector<std::thread> threads;
-      for (int h = 0; h < H; ++h) {
-        threads.emplace_back([&, h] {
-          // Host h holds context rows [h L / H, (h+1) L / H).
-          const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
-          KvCache mine(c, (r1 - r0) + (h == H - 1 ? qlen : 0));
-          const int64_t row = mine.row_floats();
-          for (int64_t l = 0; l < c.n_layers; ++l) {
-            std::copy_n(full.k(l) + r0 * row, (r1 - r0) * row, mine.k(l));
-            std::copy_n(full.v(l) + r0 * row, (r1 - r0) * row, mine.v(l));
-          }
-          mine.Resize(r1 - r0);
-          got[h] = Phase2Logits(m, group.Endpoint(h), mine, query, static_cast<int32_t>(L));
-        });
-      }
-      for (auto& t : threads) t.join();
+      RunHostThreads(H, [&](int h) {
+        const std::unique_ptr<Backend> be = Cpu().NewHost(H);
+        // Host h holds context rows [h L / H, (h+1) L / H).
+        const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
+        KvCache mine(*be, (r1 - r0) + (h == H - 1 ? qlen : 0));
+        mine.CopyRows(full, r0, 0, r1 - r0);
+        mine.Resize(r1 - r0);
+        got[h] = Phase2Logits(*be, group.Endpoint(h), mine, query, static_cast<int32_t>(L));
+      });
       for (int h = 0; h < H; ++h) {
         // Attention over the same keys split into H partial states and merged: fp32 model
         // tolerance (reassociated sums through 30 layers).
@@ -122,11 +128,11 @@ TEST(StarTest, OneBlockEqualsDense) {
   const Model& m = DefaultModel();
   const Sample s = NeedleSample(m, 600, 1);
   DistConfig dense;
-  const SampleResult want = RunInProcess(m, dense, s.context, s.query, Greedy(16));
+  const SampleResult want = RunInProcess(Cpu(), dense, s.context, s.query, Greedy(16));
   DistConfig star;
   star.mode = AttnMode::kStar;
   star.block_size = static_cast<int64_t>(s.context.size()) + 10;  // one block
-  const SampleResult got = RunInProcess(m, star, s.context, s.query, Greedy(16));
+  const SampleResult got = RunInProcess(Cpu(), star, s.context, s.query, Greedy(16));
   EXPECT_EQ(got.generation.tokens, want.generation.tokens);
   EXPECT_EQ(got.generation.text, want.generation.text);
   // Same K/V computed the same way: identical.
@@ -138,13 +144,13 @@ TEST(RingTest, EqualsDenseOnOneToEightHosts) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
   const Sample s = NeedleSample(m, 500, 2);
-  const SampleResult want = RunInProcess(m, DistConfig{}, s.context, s.query, Greedy(12));
+  const SampleResult want = RunInProcess(Cpu(), DistConfig{}, s.context, s.query, Greedy(12));
   for (int H = 1; H <= 8; ++H) {
     SCOPED_TRACE("H = " + std::to_string(H));
     DistConfig ring;
     ring.mode = AttnMode::kRing;
     ring.hosts = H;
-    const SampleResult got = RunInProcess(m, ring, s.context, s.query, Greedy(12));
+    const SampleResult got = RunInProcess(Cpu(), ring, s.context, s.query, Greedy(12));
     EXPECT_EQ(got.generation.tokens, want.generation.tokens);
     testing::AllClose(got.first_logits, want.first_logits, testing::kFp32Model, "ring logits");
     ASSERT_EQ(got.hosts.size(), static_cast<size_t>(H));
@@ -163,7 +169,7 @@ TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
   star.mode = AttnMode::kStar;
   star.hosts = 3;
   star.block_size = L / 4 + 1;  // 4 blocks over 3 hosts: 2, 1, 1
-  const SampleResult r = RunInProcess(m, star, s.context, s.query, Greedy(4));
+  const SampleResult r = RunInProcess(Cpu(), star, s.context, s.query, Greedy(4));
   ASSERT_EQ(r.hosts.size(), 3u);
   EXPECT_EQ(r.hosts[0].context_tokens, 2 * star.block_size);
   EXPECT_EQ(r.hosts[1].context_tokens, star.block_size);
@@ -193,7 +199,7 @@ TEST(StarTest, Phase1AloneHoldsEachHostsBlocks) {
                             m.config().head_dim * static_cast<int64_t>(sizeof(float));
   const int64_t want_rows[] = {202, 101, 98};
   for (int h = 0; h < 3; ++h) {
-    const HostStats st = Phase1Alone(m, star, ctx, h);
+    const HostStats st = Phase1Alone(Cpu(), star, ctx, h);
     EXPECT_EQ(st.context_tokens, want_rows[h]) << "host " << h;
     EXPECT_EQ(st.kv_bytes, want_rows[h] * row_bytes) << "host " << h;
     EXPECT_EQ(st.peak_kv_bytes, (want_rows[h] + 2 * star.block_size) * row_bytes) << "host " << h;
@@ -202,8 +208,8 @@ TEST(StarTest, Phase1AloneHoldsEachHostsBlocks) {
   DistConfig ring;
   ring.mode = AttnMode::kRing;
   ring.hosts = 2;
-  EXPECT_THROW(Phase1Alone(m, ring, ctx, 0), Error);
-  EXPECT_THROW(Phase1Alone(m, star, ctx, 3), Error);
+  EXPECT_THROW(Phase1Alone(Cpu(), ring, ctx, 0), Error);
+  EXPECT_THROW(Phase1Alone(Cpu(), star, ctx, 3), Error);
 }
 
 TEST(StarTest, AblationSwitchesChangeTheOutput) {
@@ -215,7 +221,7 @@ TEST(StarTest, AblationSwitchesChangeTheOutput) {
   base.mode = AttnMode::kStar;
   base.hosts = 2;
   base.block_size = static_cast<int64_t>(s.context.size()) / 4 + 1;
-  const SampleResult anchored = RunInProcess(m, base, s.context, s.query, Greedy(12));
+  const SampleResult anchored = RunInProcess(Cpu(), base, s.context, s.query, Greedy(12));
   std::printf("anchored (first, original): %s\n", anchored.generation.text.c_str());
   struct Variant {
     const char* name;
@@ -228,7 +234,7 @@ TEST(StarTest, AblationSwitchesChangeTheOutput) {
     DistConfig cfg = base;
     cfg.anchor_source = v.source;
     cfg.anchor_positions = v.positions;
-    const SampleResult r = RunInProcess(m, cfg, s.context, s.query, Greedy(12));
+    const SampleResult r = RunInProcess(Cpu(), cfg, s.context, s.query, Greedy(12));
     double max_diff = 0;
     for (size_t i = 0; i < r.first_logits.size(); ++i) {
       max_diff = std::max(max_diff, std::abs(double(r.first_logits[i]) - anchored.first_logits[i]));
@@ -241,12 +247,8 @@ TEST(StarTest, AblationSwitchesChangeTheOutput) {
 
 TEST(DistConfigTest, BadConfigurationsAreErrors) {
   auto expect_error = [](DistConfig cfg, int64_t L, int64_t Q, int64_t gen, const char* needle) {
-    try {
-      ValidateDistConfig(cfg, L, Q, gen, 8192);
-      ADD_FAILURE() << "accepted: " << needle;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
+    EXPECT_THAT([&] { ValidateDistConfig(cfg, L, Q, gen, 8192); },
+                ThrowsMessage<Error>(HasSubstr(needle)));
   };
   DistConfig star;
   star.mode = AttnMode::kStar;
@@ -275,13 +277,16 @@ TEST(DistConfigTest, BadConfigurationsAreErrors) {
 
 TEST(DistConfigTest, HostsMustMatchTheCommunicator) {
   auto m = Model::Load(FixturePath("tiny/llama-tied/model.gguf"));
+  testing::CpuHost h(*m);
   InProcessGroup group(1);
   DistConfig star;
   star.mode = AttnMode::kStar;
   star.block_size = 4;
   star.hosts = 2;
   std::vector<int32_t> ctx(16, 3), q(2, 4);
-  EXPECT_THROW(RunSample(*m, group.Endpoint(0), star, ctx, q, Greedy(2)), Error);
+  EXPECT_THAT(
+      [&] { RunSample(*h.be, group.Endpoint(0), group.Endpoint(0), star, ctx, q, Greedy(2)); },
+      ThrowsMessage<Error>(HasSubstr("--hosts 2 does not match the in-process communicator's 1")));
 }
 
 TEST(BlockGroupsTest, ContiguousLikeArraySplit) {

@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "engine/common/error.h"
-#include "engine/cpu/ops.h"
 
 namespace starattn {
 namespace {
@@ -14,30 +13,25 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
 }
 }  // namespace
 
-std::vector<float> Prefill(const Model& model, std::span<const int32_t> tokens, KvCache& cache,
-                           int64_t ubatch) {
-  if (tokens.empty()) Fail("prefill: empty prompt");
-  if (ubatch <= 0) Fail("prefill: ubatch must be positive");
-  std::vector<float> logits;
-  for (size_t i = 0; i < tokens.size(); i += ubatch) {
-    const size_t n = std::min<size_t>(ubatch, tokens.size() - i);
-    std::vector<int32_t> pos(n);
-    std::iota(pos.begin(), pos.end(), static_cast<int32_t>(cache.size()));
-    const bool last = i + n == tokens.size();
-    logits = model.Forward(tokens.subspan(i, n), pos, cache, last ? LogitsFor::kLast : LogitsFor::kNone);
-  }
-  return logits;
+std::vector<int32_t> Range(int64_t from, int64_t n) {
+  std::vector<int32_t> v(std::max<int64_t>(n, 0));
+  std::iota(v.begin(), v.end(), static_cast<int32_t>(from));
+  return v;
 }
 
-GenerateResult DecodeGreedy(std::vector<float> logits, const Tokenizer* tok,
-                            const GenerateOptions& opts,
+int32_t ArgmaxHost(std::span<const float> x) {
+  if (x.empty()) Fail("argmax of an empty array");
+  return static_cast<int32_t>(std::max_element(x.begin(), x.end()) - x.begin());
+}
+
+GenerateResult DecodeGreedy(int32_t first, const Tokenizer* tok, const GenerateOptions& opts,
                             const std::function<int32_t(int32_t)>& agree,
-                            const std::function<std::vector<float>(int32_t, int64_t)>& step) {
+                            const std::function<int32_t(int32_t, int64_t)>& step) {
   GenerateResult r;
   r.stop_reason = "max_tokens";
-  const int64_t vocab = static_cast<int64_t>(logits.size());
+  int32_t candidate = first;
   while (static_cast<int64_t>(r.tokens.size()) < opts.max_new_tokens) {
-    const int32_t next = agree(static_cast<int32_t>(cpu::Argmax(logits.data(), vocab)));
+    const int32_t next = agree(candidate);
     if (opts.stop_at_eog && tok != nullptr && tok->IsEog(next)) {
       r.stop_reason = "eog";
       break;
@@ -56,31 +50,54 @@ GenerateResult DecodeGreedy(std::vector<float> logits, const Tokenizer* tok,
       }
     }
     if (static_cast<int64_t>(r.tokens.size()) == opts.max_new_tokens) break;
-    logits = step(next, static_cast<int64_t>(r.tokens.size()) - 1);
+    candidate = step(next, static_cast<int64_t>(r.tokens.size()) - 1);
   }
   if (tok != nullptr) r.text = tok->Decode(r.tokens, /*skip_special=*/true);
   return r;
 }
 
-GenerateResult GenerateGreedy(const Model& model, std::span<const int32_t> prompt,
-                              const GenerateOptions& opts) {
-  const ModelConfig& c = model.config();
+int32_t Prefill(Transformer& t, std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                LayerAttention& attn, int64_t ubatch, bool greedy) {
+  if (ubatch <= 0) Fail("prefill: ubatch must be positive, got {}", ubatch);
+  if (positions.size() != tokens.size()) {
+    Fail("prefill: {} tokens but {} positions", tokens.size(), positions.size());
+  }
+  const int64_t n_tokens = static_cast<int64_t>(tokens.size());
+  int32_t next = -1;
+  for (int64_t i = 0; i < n_tokens; i += ubatch) {
+    const int64_t n = std::min(ubatch, n_tokens - i);
+    const auto chunk = tokens.subspan(i, n);
+    const auto pos = positions.subspan(i, n);
+    if (greedy && i + n == n_tokens) {
+      next = t.ForwardGreedy(chunk, pos, attn);
+    } else {
+      t.Forward(chunk, pos, attn, LogitsFor::kNone);
+    }
+  }
+  return next;
+}
+
+GenerateResult GenerateGreedy(Transformer& t, const Tokenizer* tokenizer,
+                              std::span<const int32_t> prompt, const GenerateOptions& opts) {
+  const ModelConfig& c = t.config();
   const int64_t P = static_cast<int64_t>(prompt.size());
+  if (P == 0) Fail("prefill: empty prompt");
+  if (opts.max_new_tokens < 0) Fail("tokens to generate must be >= 0, got {}", opts.max_new_tokens);
   if (P + opts.max_new_tokens > c.max_positions) {
     Fail("prompt ({} tokens) + tokens to generate ({}) exceeds the model's context length {}", P,
          opts.max_new_tokens, c.max_positions);
   }
-  KvCache cache(c, P + opts.max_new_tokens);
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = Prefill(model, prompt, cache, opts.ubatch);
-  auto t1 = std::chrono::steady_clock::now();
+  KvCache cache(t.backend(), P + opts.max_new_tokens);
+  CacheAttention attn(t.backend(), cache);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int32_t first = Prefill(t, prompt, Range(0, P), attn, opts.ubatch, /*greedy=*/true);
+  const auto t1 = std::chrono::steady_clock::now();
   GenerateResult r = DecodeGreedy(
-      std::move(logits), model.has_tokenizer() ? &model.tokenizer() : nullptr, opts,
-      [](int32_t t) { return t; },
+      first, tokenizer, opts, [](int32_t token) { return token; },
       [&](int32_t token, int64_t index) {
         const int32_t pos = static_cast<int32_t>(P + index);
-        return model.Forward(std::span<const int32_t>(&token, 1),
-                             std::span<const int32_t>(&pos, 1), cache, LogitsFor::kLast);
+        return t.ForwardGreedy(std::span<const int32_t>(&token, 1),
+                               std::span<const int32_t>(&pos, 1), attn);
       });
   r.prefill_seconds = Seconds(t0, t1);
   r.decode_seconds = Seconds(t1, std::chrono::steady_clock::now());

@@ -1,4 +1,4 @@
-// Greedy generation with stop tokens and stop strings.
+// Greedy generation with stop tokens and stop strings, on any backend.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/model.h"
+#include "engine/model/forward.h"
 
 namespace starattn {
 
@@ -26,21 +26,28 @@ struct GenerateResult {
   double decode_seconds = 0;
 };
 
-// Prefills `cache` with tokens at positions [cache.size(), ...) in chunks of opts.ubatch and
-// returns the logits of the last token.
-std::vector<float> Prefill(const Model& model, std::span<const int32_t> tokens, KvCache& cache,
-                           int64_t ubatch);
+// The index of the largest value of x (the first on ties).
+int32_t ArgmaxHost(std::span<const float> x);
 
-// Greedy decoding from the logits of the last prompt token. Each chosen token passes through
+// Greedy decoding from `first`, the argmax after the prompt. Each chosen token passes through
 // `agree` (identity on one host; a broadcast from the query host across hosts) and, unless
 // generation stops, through `step(token, index)`, which runs it (the index-th generated token,
-// from 0) and returns the next logits. `tokenizer` may be null (no stop strings, no EOG).
-GenerateResult DecodeGreedy(std::vector<float> logits, const Tokenizer* tokenizer,
-                            const GenerateOptions& opts,
+// from 0) and returns the next argmax. `tokenizer` may be null (no stop strings, no EOG).
+GenerateResult DecodeGreedy(int32_t first, const Tokenizer* tokenizer, const GenerateOptions& opts,
                             const std::function<int32_t(int32_t)>& agree,
-                            const std::function<std::vector<float>(int32_t, int64_t)>& step);
+                            const std::function<int32_t(int32_t, int64_t)>& step);
 
-GenerateResult GenerateGreedy(const Model& model, std::span<const int32_t> prompt,
-                              const GenerateOptions& opts);
+// Runs tokens [n] at positions [n] into `attn` in chunks of `ubatch` (bounding activation
+// memory); returns the argmax after the last token when `greedy`, else -1.
+int32_t Prefill(Transformer& t, std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                LayerAttention& attn, int64_t ubatch, bool greedy);
+
+// One host: prefill the prompt in chunks of opts.ubatch, then greedy decoding. `tokenizer` may be
+// null.
+GenerateResult GenerateGreedy(Transformer& t, const Tokenizer* tokenizer,
+                              std::span<const int32_t> prompt, const GenerateOptions& opts);
+
+// Positions [from, from + n).
+std::vector<int32_t> Range(int64_t from, int64_t n);
 
 }  // namespace starattn

@@ -4,6 +4,7 @@
 #include "engine/common/error.h"
 #include "engine/io/dequant.h"
 #include "engine/io/gguf.h"
+#include "engine/io/qmatrix.h"
 #include "engine/io/safetensors.h"
 #include "engine/model/model.h"
 
@@ -39,12 +40,12 @@ class GgufWeightReader {
   // A 2-D weight [rows, cols] in fp32, and in `q` its exact int8 form when its type has one
   // (io/dequant.h: HasBlocks32Form); `q` stays empty otherwise.
   std::vector<float> ReadWithInt8(const std::string& name, int64_t rows, int64_t cols,
-                                  cpu::QMatrix& q) const {
+                                  QMatrix& q) const {
     std::vector<float> w = Read(name, {rows, cols});
     const GgufTensorInfo& t = *g_.FindTensor(name);
     const auto type = static_cast<GgmlType>(t.type_id);
-    if (HasBlocks32Form(type) && cols % cpu::QMatrix::kRun == 0) {
-      q = cpu::QMatrix::Allocate(rows, cols);
+    if (HasBlocks32Form(type) && cols % QMatrix::kRun == 0) {
+      q = QMatrix::Allocate(rows, cols);
       DecomposeBlocks32(type, t.data, rows * cols, q.q.data(), q.scale.data(), q.offset.data());
       q.DropZeroOffsets();
       q.PackNibbles();  // 4-bit quants (Q4_1, Q4_K) keep half the bytes

@@ -1,4 +1,5 @@
 // Malformed models give one-line errors that name the file and the problem.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,11 +13,16 @@
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/model/model.h"
+#include "engine/model/model_testing.h"
 
 namespace starattn {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOfArray;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::ThrowsMessage;
 using testing::FixturePath;
 
 class LoaderErrorTest : public ::testing::Test {
@@ -57,14 +63,9 @@ class LoaderErrorTest : public ::testing::Test {
 
   // Expects Model::Load to throw an Error whose single-line message contains each of `parts`.
   void ExpectLoadError(const std::string& path, const std::vector<std::string>& parts) {
-    try {
-      Model::Load(path);
-      ADD_FAILURE() << "loaded " << path << " without error";
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-      for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << msg;
-    }
+    std::vector<::testing::Matcher<std::string>> want = {Not(HasSubstr("\n"))};
+    for (const auto& p : parts) want.push_back(HasSubstr(p));
+    EXPECT_THAT([&] { Model::Load(path); }, ThrowsMessage<Error>(AllOfArray(want))) << path;
   }
 
   fs::path tmp_;
@@ -136,13 +137,16 @@ TEST_F(LoaderErrorTest, HfMissingTensor) {
   ExpectLoadError(d, {"missing tensor 'lm_head.weight'"});
 }
 
-TEST(ForwardErrorTest, TokenOutsideVocabulary) {
+TEST(ForwardErrorTest, TokenOutsideVocabularyAndFullCache) {
   auto m = Model::Load(FixturePath("tiny/llama-tied/model.gguf"));
-  KvCache cache(m->config(), 4);
+  testing::CpuHost h(*m);
+  KvCache cache(*h.be, 4);
   std::vector<int32_t> ids = {1, 256}, pos = {0, 1};
-  EXPECT_THROW(m->Forward(ids, pos, cache, LogitsFor::kLast), Error);
+  EXPECT_THAT([&] { h.t.Forward(ids, pos, cache, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("token id 256 outside the vocabulary (size 256)")));
   std::vector<int32_t> many(5, 1), many_pos = {0, 1, 2, 3, 4};
-  EXPECT_THROW(m->Forward(many, many_pos, cache, LogitsFor::kLast), Error);  // beyond capacity
+  EXPECT_THAT([&] { h.t.Forward(many, many_pos, cache, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("KV cache full")));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/model/generate.h"
+#include "engine/model/model_testing.h"
 
 namespace starattn {
 namespace {
@@ -27,8 +28,9 @@ std::vector<int32_t> Iota(int64_t from, int64_t n) {
 
 // All logits of a prompt: [n, vocab].
 std::vector<float> AllLogits(const Model& m, const std::vector<int32_t>& ids) {
-  KvCache cache(m.config(), static_cast<int64_t>(ids.size()));
-  return m.Forward(ids, Iota(0, ids.size()), cache, LogitsFor::kAll);
+  testing::CpuHost h(m);
+  KvCache cache(*h.be, static_cast<int64_t>(ids.size()));
+  return h.t.Forward(ids, Iota(0, ids.size()), cache, LogitsFor::kAll);
 }
 
 const Model& DefaultModel() {
@@ -128,7 +130,8 @@ TEST(DefaultModelTest, AnswersParis) {
   const auto ids = m.tokenizer().Encode(prompt, m.tokenizer().add_bos_default(), true);
   GenerateOptions opts;
   opts.max_new_tokens = 32;
-  const GenerateResult r = GenerateGreedy(m, ids, opts);
+  testing::CpuHost h(m);
+  const GenerateResult r = GenerateGreedy(h.t, &m.tokenizer(), ids, opts);
   std::printf("answer: %s\n", r.text.c_str());
   EXPECT_NE(r.text.find("Paris"), std::string::npos) << r.text;
   EXPECT_EQ(r.stop_reason, "eog");
@@ -143,12 +146,13 @@ TEST(DefaultModelTest, IncrementalDecodeEqualsOneShotPrefill) {
   for (auto& id : ids) id = static_cast<int32_t>(rng.NextU64() % m.config().vocab_size);
   const auto full = AllLogits(m, ids);
   // Prefill 50 in chunks of 17, then one token at a time.
-  KvCache cache(m.config(), 70);
+  testing::CpuHost h(m);
+  KvCache cache(*h.be, 70);
   std::vector<float> step;
   for (int64_t i = 0; i < 70;) {
     const int64_t n = i < 50 ? std::min<int64_t>(17, 50 - i) : 1;
     std::vector<int32_t> chunk(ids.begin() + i, ids.begin() + i + n);
-    step = m.Forward(chunk, Iota(i, n), cache, LogitsFor::kLast);
+    step = h.t.Forward(chunk, Iota(i, n), cache, LogitsFor::kLast);
     const int64_t vocab = m.config().vocab_size;
     testing::AllClose(step.data(), full.data() + (i + n - 1) * vocab, vocab,
                       testing::kFp32Model, "logits at " + std::to_string(i + n - 1));

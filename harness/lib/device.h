@@ -1,6 +1,6 @@
 // Where the model runs: `--device cpu|cuda` for every command that runs the model (generate,
-// logits, run, sweep, bench). The CUDA paths exist only in builds with CUDA; elsewhere, and on
-// machines without a device, choosing cuda is a one-line error.
+// logits, run, sweep, bench), through the engine's backend registry (engine/backends/registry.h):
+// a backend this build lacks, or a machine without its device, is a one-line error.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "engine/dist/communicator.h"
+#include "engine/model/backend.h"
 #include "engine/model/distributed.h"
 #include "engine/model/generate.h"
-#include "engine/model/model.h"
 
 namespace starattn::cli {
 
@@ -36,21 +36,22 @@ struct DeviceChoice {
 DeviceChoice DeviceFromOptions(const boost::program_options::variables_map& vm);
 void RequireDevice(Device d);
 
-// A model's forward pass on the chosen device: the CPU Model itself, or its weights uploaded to a
-// GPU (the rank's GPU under MPI: rank % device count).
+// A model on the chosen device: its weights in the backend's form, this process's own host (for
+// generate, logits and an MPI rank), and the sample driver.
 class ModelRunner {
  public:
-  // Uploads the weights for cuda (throws Error when that is impossible). `model` must outlive
-  // the runner. `mpi`: the MPI world when this process is one rank of it (null otherwise); the
-  // rank's index on its node picks the GPU (local rank % device count).
+  // Loads the weights onto the device (throws Error when that is impossible). `model` must
+  // outlive the runner. `mpi`: the MPI world when this process is one rank of it (null
+  // otherwise); the rank's index on its node picks the GPU (local rank % device count).
   ModelRunner(const Model& model, const DeviceChoice& device, Communicator* mpi = nullptr);
   ~ModelRunner();
   ModelRunner(const ModelRunner&) = delete;
   ModelRunner& operator=(const ModelRunner&) = delete;
 
   Device device() const { return device_.device; }
+  DeviceModel& device_model() { return *dm_; }
 
-  // GenerateGreedy on the device.
+  // Greedy generation on one host.
   GenerateResult Generate(std::span<const int32_t> prompt, const GenerateOptions& opts);
 
   // Every position's logits of `ids`, prefilled in chunks of `chunk` tokens; `on_chunk(first, n,
@@ -59,17 +60,22 @@ class ModelRunner {
                  const std::function<void(int64_t, int64_t, const float*)>& on_chunk);
 
   // One sample across hosts: in-process logical hosts when `mpi` is null, else this rank of the
-  // MPI world (cuda: NCCL collectives where the build has them and every rank has a GPU of its
-  // own, else device buffers staged through MPI).
+  // MPI world.
   SampleResult RunSample(const DistConfig& cfg, std::span<const int32_t> context,
                          std::span<const int32_t> query, const GenerateOptions& opts,
                          Communicator* mpi);
 
+  // One host's phase 1 alone on the whole device (bench --isolated-hosts).
+  HostStats Phase1Alone(const DistConfig& cfg, std::span<const int32_t> context, int host);
+
  private:
-  struct Cuda;  // the device state, defined only in CUDA builds
-  const Model& model_;
+  Backend& OwnHost();
+
   DeviceChoice device_;
-  std::unique_ptr<Cuda> cuda_;
+  std::unique_ptr<DeviceModel> dm_;
+  std::unique_ptr<Backend> host_;  // this process's host, made on first use
+  Communicator* world_ = nullptr;  // the MPI world world_data_ was made for
+  std::unique_ptr<Communicator> world_data_;
 };
 
 }  // namespace starattn::cli

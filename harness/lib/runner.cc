@@ -68,6 +68,7 @@ int64_t RunSamples(const Model& model, const std::vector<RunInput>& inputs,
     out.open(output, std::ios::app);
     if (!out) Fail("{}: cannot open for appending", output);
   }
+  if (!opts.run_sample) Fail("RunSamples: no sample runner given");
   const Tokenizer& tok = model.tokenizer();
   const DistConfig& cfg = opts.cfg;
   RunProgress progress;
@@ -86,9 +87,7 @@ int64_t RunSamples(const Model& model, const std::vector<RunInput>& inputs,
       gen.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
     }
     const auto t0 = std::chrono::steady_clock::now();
-    SampleResult r = opts.run_sample ? opts.run_sample(context, query, gen)
-                     : opts.mpi       ? RunSample(model, *opts.mpi, cfg, context, query, gen)
-                                      : RunInProcess(model, cfg, context, query, gen);
+    SampleResult r = opts.run_sample(context, query, gen);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++progress.ran_now;

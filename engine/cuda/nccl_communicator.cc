@@ -1,4 +1,4 @@
-#include "engine/dist/nccl_communicator.h"
+#include "engine/cuda/nccl_communicator.h"
 
 #include "engine/common/error.h"
 

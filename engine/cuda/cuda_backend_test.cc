@@ -1,30 +1,28 @@
-// The model on the GPU against the CPU model, and dense / star / ring on logical hosts of one GPU
+// The CUDA backend against the CPU backend: the same driver and forward pass on both, logits of
+// real model shapes, greedy generation, and dense / star / ring on logical hosts of one GPU
 // (label: gpu; every case skips with the reason without a CUDA device).
 //
 // The CPU reference runs on the SAME 16-bit-rounded weights as the device (RoundedCopy), so the
 // remaining difference is the device's 16-bit activations at GEMM and attention inputs: the
 // tolerances of engine/cuda/gpu_tolerances.h (normalised MSE over the logits, plus argmax
 // agreement where the CPU's top-2 margin is clear).
-#include "engine/model/cuda_model.h"
-
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
-#include <thread>
 
+#include "engine/backends/registry.h"
 #include "engine/common/error.h"
 #include "engine/common/testing.h"
-#include "engine/cpu/ops.h"
 #include "engine/cuda/attention_testing.h"
-#include "engine/cuda/device_communicator.h"
 #include "engine/cuda/gpu_tolerances.h"
-#include "engine/model/cuda_distributed.h"
 #include "engine/model/distributed.h"
+#include "engine/model/rope.h"
 
 namespace starattn {
 namespace {
@@ -33,6 +31,8 @@ using cuda::testing::kModelArgmaxMargin;
 using cuda::testing::kModelNmseBf16;
 using cuda::testing::kModelNmseFp16;
 using cuda::testing::kModelNmseSplit;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 // ---- Helpers ------------------------------------------------------------------------------
 
@@ -59,32 +59,34 @@ void ExpectLogitsClose(const std::vector<float>& got, const std::vector<float>& 
   const int64_t rows = static_cast<int64_t>(want.size()) / vocab;
   for (int64_t r = 0; r < rows; ++r) {
     const float* w = want.data() + r * vocab;
-    const int64_t best = cpu::Argmax(w, vocab);
+    const int64_t best = ArgmaxHost({w, static_cast<size_t>(vocab)});
     float second = -INFINITY;
     for (int64_t i = 0; i < vocab; ++i) {
       if (i != best) second = std::max(second, w[i]);
     }
     if (w[best] - second > kModelArgmaxMargin) {
-      EXPECT_EQ(cpu::Argmax(got.data() + r * vocab, vocab), best)
+      EXPECT_EQ(ArgmaxHost({got.data() + r * vocab, static_cast<size_t>(vocab)}), best)
           << what << ": argmax of row " << r << " (margin " << w[best] - second << ")";
     }
   }
   std::printf("%s: nmse %.3g\n", what.c_str(), nmse);
 }
 
-float Round16(float x, DeviceDType t) {
+float Round16(float x, DType t) {
   switch (t) {
-    case DeviceDType::kBf16:
+    case DType::kBf16:
       return __bfloat162float(__float2bfloat16(x));
-    case DeviceDType::kFp16:
+    case DType::kF16:
       return __half2float(__float2half(x));
+    case DType::kF32:
+      return x;
   }
   return x;
 }
 
 // A copy of `m` (without tokenizer) whose 16-bit-stored weights are rounded as the device stores
 // them; norms and biases stay fp32 as on the device.
-std::unique_ptr<Model> RoundedCopy(const Model& m, DeviceDType t) {
+std::unique_ptr<Model> RoundedCopy(const Model& m, DType t) {
   Weights w = m.weights();
   auto round = [&](std::vector<float>& v) {
     for (float& x : v) x = Round16(x, t);
@@ -133,7 +135,7 @@ std::unique_ptr<Model> RandomModel(const ModelConfig& c, uint64_t seed, const st
 
 // Llama-3.1-8B's layer shapes (GQA 32/8, head_dim 128, d_ff 14336, llama3 rope scaling), two
 // layers and a 32768-token vocabulary (the LM head's shape does not change what is tested).
-ModelConfig Llama31_8BShape(cpu::RopeLayout layout) {
+ModelConfig Llama31_8BShape(RopeLayout layout) {
   ModelConfig c;
   c.arch = Arch::kLlama;
   c.n_layers = 2;
@@ -148,7 +150,7 @@ ModelConfig Llama31_8BShape(cpu::RopeLayout layout) {
   c.rope_theta = 500000.f;
   c.rope_dims = 128;
   c.rope_layout = layout;
-  c.rope_freq_factors = cpu::Llama3FreqFactors(128, 500000.f, 8.f, 1.f, 4.f, 8192);
+  c.rope_freq_factors = Llama3FreqFactors(128, 500000.f, 8.f, 1.f, 4.f, 8192);
   return c;
 }
 
@@ -167,7 +169,7 @@ ModelConfig Qwen2Shape() {
   c.rms_eps = 1e-6f;
   c.rope_theta = 1000000.f;
   c.rope_dims = 64;
-  c.rope_layout = cpu::RopeLayout::kSplitHalf;
+  c.rope_layout = RopeLayout::kSplitHalf;
   c.tied_embeddings = true;
   c.qkv_bias = true;
   return c;
@@ -180,72 +182,83 @@ std::vector<int32_t> RandomIds(int64_t vocab, int64_t n, uint64_t seed) {
   return ids;
 }
 
-std::vector<int32_t> Iota(int64_t from, int64_t n) {
-  std::vector<int32_t> v(n);
-  std::iota(v.begin(), v.end(), static_cast<int32_t>(from));
-  return v;
+std::unique_ptr<DeviceModel> Cuda(const Model& m, DType t) {
+  BackendOptions o;
+  o.name = "cuda";
+  o.dtype = t;
+  return NewDeviceModel(m, o);
 }
+std::unique_ptr<DeviceModel> Cpu(const Model& m) { return NewDeviceModel(m, BackendOptions{}); }
 
-// CPU and device logits of `ids` at positions from `first_pos`, prefilled in two chunks (the
-// second sees the first through the cache), every position's logits.
-void CompareForward(const Model& rounded, DeviceDType dtype, const std::vector<int32_t>& ids,
-                    int32_t first_pos, double max_nmse, const std::string& what) {
-  const ModelConfig& c = rounded.config();
+// A host of a device model: its backend and forward pass.
+struct Host {
+  explicit Host(DeviceModel& dm) : be(dm.NewHost(1)), t(*be) {}
+  std::unique_ptr<Backend> be;
+  Transformer t;
+};
+
+// Logits of `ids` at positions from `first_pos`, prefilled in two chunks (the second sees the
+// first through the cache), every position's logits.
+std::vector<float> TwoChunkLogits(Host& h, const std::vector<int32_t>& ids, int32_t first_pos) {
   const int64_t n = static_cast<int64_t>(ids.size()), split = n / 3;
   const std::span<const int32_t> all(ids);
-  KvCache cpu_cache(c, n);
-  std::vector<float> want =
-      rounded.Forward(all.subspan(0, split), Iota(first_pos, split), cpu_cache, LogitsFor::kAll);
-  const auto want2 = rounded.Forward(all.subspan(split), Iota(first_pos + split, n - split),
-                                     cpu_cache, LogitsFor::kAll);
-  want.insert(want.end(), want2.begin(), want2.end());
+  KvCache cache(*h.be, n);
+  std::vector<float> logits =
+      h.t.Forward(all.subspan(0, split), Range(first_pos, split), cache, LogitsFor::kAll);
+  const auto rest =
+      h.t.Forward(all.subspan(split), Range(first_pos + split, n - split), cache, LogitsFor::kAll);
+  logits.insert(logits.end(), rest.begin(), rest.end());
+  return logits;
+}
 
-  CudaWeights weights(rounded, dtype);
-  CudaModel model(weights);
-  DeviceKvCache cache(weights, n);
-  std::vector<float> got =
-      model.Forward(all.subspan(0, split), Iota(first_pos, split), cache, LogitsFor::kAll);
-  const auto got2 =
-      model.Forward(all.subspan(split), Iota(first_pos + split, n - split), cache, LogitsFor::kAll);
-  got.insert(got.end(), got2.begin(), got2.end());
+// CPU and device logits of the same rounded weights, and the device's greedy argmax.
+void CompareForward(const Model& rounded, DType dtype, const std::vector<int32_t>& ids,
+                    int32_t first_pos, double max_nmse, const std::string& what) {
+  const ModelConfig& c = rounded.config();
+  const auto cpu_dm = Cpu(rounded);
+  Host cpu(*cpu_dm);
+  const std::vector<float> want = TwoChunkLogits(cpu, ids, first_pos);
+  const auto cuda_dm = Cuda(rounded, dtype);
+  Host gpu(*cuda_dm);
+  const std::vector<float> got = TwoChunkLogits(gpu, ids, first_pos);
   ExpectLogitsClose(got, want, c.vocab_size, max_nmse, what);
 
-  // Greedy on the device: the argmax of the last token after one more decode step.
-  DeviceKvCache cache2(weights, n + 1);
-  DeviceCacheAttention attn(cache2, c, dtype, model.attention_scale(), model.attention());
-  const int32_t first = model.ForwardGreedy(all, Iota(first_pos, n), attn);
-  const std::vector<float> last(got.end() - c.vocab_size, got.end());
-  EXPECT_EQ(first, cpu::Argmax(last.data(), c.vocab_size)) << what << ": device argmax";
+  // Greedy on the device: the argmax of the last token's logits, taken on the device.
+  const int64_t n = static_cast<int64_t>(ids.size());
+  KvCache cache(*gpu.be, n);
+  CacheAttention attn(*gpu.be, cache);
+  const int32_t first = gpu.t.ForwardGreedy(ids, Range(first_pos, n), attn);
+  EXPECT_EQ(first,
+            ArgmaxHost({got.data() + got.size() - c.vocab_size, static_cast<size_t>(c.vocab_size)}))
+      << what << ": device argmax";
 }
 
 // ---- GPU logits vs CPU logits -------------------------------------------------------------
 
-TEST(CudaModelTest, Llama31ShapesMatchCpuBothRopeLayouts) {
+TEST(CudaBackendTest, Llama31ShapesMatchCpuBothRopeLayouts) {
   STARATTN_REQUIRE_CUDA_DEVICE();
-  for (cpu::RopeLayout layout : {cpu::RopeLayout::kSplitHalf, cpu::RopeLayout::kAdjacentPairs}) {
+  for (RopeLayout layout : {RopeLayout::kSplitHalf, RopeLayout::kAdjacentPairs}) {
     const std::string name = std::string("llama3.1-8b shapes, ") +
-                             (layout == cpu::RopeLayout::kSplitHalf ? "split-half" : "adjacent");
+                             (layout == RopeLayout::kSplitHalf ? "split-half" : "adjacent");
     SCOPED_TRACE(name);
     SCOPED_TRACE(testing::SeedTrace(7));
     const auto m = RandomModel(Llama31_8BShape(layout), 7, name);
-    const auto rounded = RoundedCopy(*m, DeviceDType::kBf16);
+    const auto rounded = RoundedCopy(*m, DType::kBf16);
     const auto ids = RandomIds(m->config().vocab_size, 70, 8);
-    CompareForward(*rounded, DeviceDType::kBf16, ids, 0, kModelNmseBf16, name + " bf16");
+    CompareForward(*rounded, DType::kBf16, ids, 0, kModelNmseBf16, name + " bf16");
     // Far positions: llama3-scaled frequencies at 100K.
-    CompareForward(*rounded, DeviceDType::kBf16, ids, 100000, kModelNmseBf16,
-                   name + " bf16 at 100K");
+    CompareForward(*rounded, DType::kBf16, ids, 100000, kModelNmseBf16, name + " bf16 at 100K");
   }
 }
 
-TEST(CudaModelTest, Qwen2ShapesWithBiasesMatchCpuInBf16AndFp16) {
+TEST(CudaBackendTest, Qwen2ShapesWithBiasesMatchCpuInBf16AndFp16) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   SCOPED_TRACE(testing::SeedTrace(11));
   const auto m = RandomModel(Qwen2Shape(), 11, "qwen2 shapes");
   const auto ids = RandomIds(m->config().vocab_size, 45, 12);
-  CompareForward(*RoundedCopy(*m, DeviceDType::kBf16), DeviceDType::kBf16, ids, 0, kModelNmseBf16,
+  CompareForward(*RoundedCopy(*m, DType::kBf16), DType::kBf16, ids, 0, kModelNmseBf16,
                  "qwen2 bf16");
-  CompareForward(*RoundedCopy(*m, DeviceDType::kFp16), DeviceDType::kFp16, ids, 0, kModelNmseFp16,
-                 "qwen2 fp16");
+  CompareForward(*RoundedCopy(*m, DType::kF16), DType::kF16, ids, 0, kModelNmseFp16, "qwen2 fp16");
 }
 
 const Model& DefaultModel() {
@@ -256,7 +269,7 @@ const Model& DefaultModel() {
   return *model;
 }
 
-TEST(CudaModelTest, DefaultModelMatchesCpu) {
+TEST(CudaBackendTest, DefaultModelMatchesCpu) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
@@ -265,32 +278,32 @@ TEST(CudaModelTest, DefaultModelMatchesCpu) {
       "The quick brown fox jumps over the lazy dog. Star attention splits a long context into "
       "blocks, encodes them on separate hosts, and then lets the query attend to all of them.",
       tok.add_bos_default(), true);
-  CompareForward(*RoundedCopy(m, DeviceDType::kBf16), DeviceDType::kBf16, ids, 0, kModelNmseBf16,
+  CompareForward(*RoundedCopy(m, DType::kBf16), DType::kBf16, ids, 0, kModelNmseBf16,
                  "default model bf16");
 }
 
-TEST(CudaModelTest, GreedyGenerationMatchesForwardArgmax) {
+TEST(CudaBackendTest, GreedyGenerationMatchesForwardArgmax) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   const auto m = RandomModel(Qwen2Shape(), 13, "qwen2 shapes");
-  CudaWeights weights(*m, DeviceDType::kBf16);
-  CudaModel model(weights);
+  const auto dm = Cuda(*m, DType::kBf16);
+  Host gpu(*dm);
   const auto prompt = RandomIds(m->config().vocab_size, 33, 14);
   GenerateOptions opts;
   opts.max_new_tokens = 6;
   opts.ubatch = 16;  // three prefill chunks
-  const GenerateResult r = CudaGenerateGreedy(model, prompt, opts);
+  const GenerateResult r = GenerateGreedy(gpu.t, nullptr, prompt, opts);
   ASSERT_EQ(r.tokens.size(), 6u);
   EXPECT_EQ(r.stop_reason, "max_tokens");
   // Replay: the whole sequence in one forward pass, argmax at each generated position.
   std::vector<int32_t> seq = prompt;
   seq.insert(seq.end(), r.tokens.begin(), r.tokens.end() - 1);
-  DeviceKvCache cache(weights, static_cast<int64_t>(seq.size()));
-  const auto logits = model.Forward(seq, Iota(0, seq.size()), cache, LogitsFor::kAll);
+  KvCache cache(*gpu.be, static_cast<int64_t>(seq.size()));
+  const auto logits = gpu.t.Forward(seq, Range(0, seq.size()), cache, LogitsFor::kAll);
   const int64_t V = m->config().vocab_size;
   for (size_t i = 0; i < r.tokens.size(); ++i) {
     const int64_t row = static_cast<int64_t>(prompt.size()) - 1 + static_cast<int64_t>(i);
     const float* lr = logits.data() + row * V;
-    const int64_t best = cpu::Argmax(lr, V);
+    const int64_t best = ArgmaxHost({lr, static_cast<size_t>(V)});
     float second = -INFINITY;
     for (int64_t j = 0; j < V; ++j) {
       if (j != best) second = std::max(second, lr[j]);
@@ -302,26 +315,30 @@ TEST(CudaModelTest, GreedyGenerationMatchesForwardArgmax) {
   }
 }
 
-TEST(CudaModelTest, BadInputsAreOneLineErrors) {
+TEST(CudaBackendTest, BadInputsAreOneLineErrors) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   const auto m = RandomModel(Qwen2Shape(), 15, "qwen2 shapes");
-  CudaWeights weights(*m, DeviceDType::kBf16);
-  CudaModel model(weights);
-  DeviceKvCache small(weights, 4), big(weights, 64);
+  const auto dm = Cuda(*m, DType::kBf16);
+  Host gpu(*dm);
+  KvCache small(*gpu.be, 4), big(*gpu.be, 64);
   const std::vector<int32_t> bad_token{static_cast<int32_t>(m->config().vocab_size)};
-  EXPECT_THROW(model.Forward(bad_token, Iota(0, 1), big, LogitsFor::kLast), Error);
+  EXPECT_THAT([&] { gpu.t.Forward(bad_token, Range(0, 1), big, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("outside the vocabulary")));
   const std::vector<int32_t> one{1};
   const std::vector<int32_t> too_far{static_cast<int32_t>(m->config().max_positions)};
-  EXPECT_THROW(model.Forward(one, too_far, big, LogitsFor::kLast), Error);
+  EXPECT_THAT([&] { gpu.t.Forward(one, too_far, big, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("outside the model's context length")));
   const std::vector<int32_t> five{1, 2, 3, 4, 5};
-  EXPECT_THROW(model.Forward(five, Iota(0, 4), big, LogitsFor::kLast), Error);    // 4 positions
-  EXPECT_THROW(model.Forward(five, Iota(0, 5), small, LogitsFor::kLast), Error);  // cache full
-  EXPECT_EQ(big.size(), 0);                                                       // nothing ran
+  EXPECT_THAT([&] { gpu.t.Forward(five, Range(0, 4), big, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("5 tokens but 4 positions")));
+  EXPECT_THAT([&] { gpu.t.Forward(five, Range(0, 5), small, LogitsFor::kLast); },
+              ThrowsMessage<Error>(HasSubstr("KV cache full")));
+  EXPECT_EQ(big.size(), 0);  // nothing ran
   // The model still works after the errors.
-  const auto logits = model.Forward(five, Iota(0, 5), big, LogitsFor::kLast);
+  const auto logits = gpu.t.Forward(five, Range(0, 5), big, LogitsFor::kLast);
   ASSERT_EQ(static_cast<int64_t>(logits.size()), m->config().vocab_size);
   for (float x : logits) ASSERT_FALSE(std::isnan(x));
-  EXPECT_THROW(ParseDeviceDType("fp8"), Error);
+  EXPECT_THAT([&] { Cuda(*m, DType::kF32); }, ThrowsMessage<Error>(HasSubstr("not f32")));
 }
 
 // ---- Logical hosts on one GPU ---------------------------------------------------------------
@@ -341,14 +358,14 @@ struct HostsFixture {
 TEST(CudaHostsTest, StarWithOneBlockEqualsDense) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   HostsFixture f;
-  CudaWeights weights(*f.model, DeviceDType::kBf16);
+  const auto dm = Cuda(*f.model, DType::kBf16);
   DistConfig dense;
   dense.ubatch = 64;
-  const SampleResult want = CudaRunInProcess(weights, dense, f.context, f.query, Greedy(8));
+  const SampleResult want = RunInProcess(*dm, dense, f.context, f.query, Greedy(8));
   DistConfig star = dense;
   star.mode = AttnMode::kStar;
   star.block_size = static_cast<int64_t>(f.context.size()) + 10;  // one block
-  const SampleResult got = CudaRunInProcess(weights, star, f.context, f.query, Greedy(8));
+  const SampleResult got = RunInProcess(*dm, star, f.context, f.query, Greedy(8));
   // The same K/V computed the same way (same chunks): the same tokens, logits within rounding.
   EXPECT_EQ(got.generation.tokens, want.generation.tokens);
   ExpectLogitsClose(got.first_logits, want.first_logits, f.model->config().vocab_size,
@@ -358,15 +375,14 @@ TEST(CudaHostsTest, StarWithOneBlockEqualsDense) {
 TEST(CudaHostsTest, RingEqualsDenseOnOneToFourHosts) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   HostsFixture f;
-  CudaWeights weights(*f.model, DeviceDType::kBf16);
-  DistConfig dense;
-  const SampleResult want = CudaRunInProcess(weights, dense, f.context, f.query, Greedy(6));
+  const auto dm = Cuda(*f.model, DType::kBf16);
+  const SampleResult want = RunInProcess(*dm, DistConfig{}, f.context, f.query, Greedy(6));
   for (int H = 1; H <= 4; ++H) {
     SCOPED_TRACE("ring on " + std::to_string(H) + " hosts");
     DistConfig ring;
     ring.mode = AttnMode::kRing;
     ring.hosts = H;
-    const SampleResult got = CudaRunInProcess(weights, ring, f.context, f.query, Greedy(6));
+    const SampleResult got = RunInProcess(*dm, ring, f.context, f.query, Greedy(6));
     ExpectLogitsClose(got.first_logits, want.first_logits, f.model->config().vocab_size,
                       kModelNmseSplit, "ring H=" + std::to_string(H) + " vs dense");
     ASSERT_EQ(got.hosts.size(), static_cast<size_t>(H));
@@ -379,8 +395,9 @@ TEST(CudaHostsTest, RingEqualsDenseOnOneToFourHosts) {
 TEST(CudaHostsTest, StarMatchesCpuStar) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   HostsFixture f;
-  const auto rounded = RoundedCopy(*f.model, DeviceDType::kBf16);
-  CudaWeights weights(*rounded, DeviceDType::kBf16);
+  const auto rounded = RoundedCopy(*f.model, DType::kBf16);
+  const auto gpu = Cuda(*rounded, DType::kBf16);
+  const auto cpu = Cpu(*rounded);
   for (AnchorSource src : {AnchorSource::kFirst, AnchorSource::kPrevious, AnchorSource::kNone}) {
     DistConfig star;
     star.mode = AttnMode::kStar;
@@ -389,8 +406,8 @@ TEST(CudaHostsTest, StarMatchesCpuStar) {
     star.anchor_size = 24;
     star.anchor_source = src;
     const std::string what = "star anchor " + std::string(AnchorSourceName(src));
-    const SampleResult want = RunInProcess(*rounded, star, f.context, f.query, Greedy(4));
-    const SampleResult got = CudaRunInProcess(weights, star, f.context, f.query, Greedy(4));
+    const SampleResult want = RunInProcess(*cpu, star, f.context, f.query, Greedy(4));
+    const SampleResult got = RunInProcess(*gpu, star, f.context, f.query, Greedy(4));
     ExpectLogitsClose(got.first_logits, want.first_logits, f.model->config().vocab_size,
                       kModelNmseBf16, what + ": device vs CPU");
     ASSERT_EQ(got.hosts.size(), want.hosts.size());
@@ -405,51 +422,34 @@ TEST(CudaHostsTest, StarMatchesCpuStar) {
 TEST(CudaHostsTest, Phase2IsExactOnOneToFourHosts) {
   STARATTN_REQUIRE_CUDA_DEVICE();
   HostsFixture f;
-  const ModelConfig& c = f.model->config();
-  CudaWeights weights(*f.model, DeviceDType::kBf16);
+  const auto dm = Cuda(*f.model, DType::kBf16);
   const int64_t L = 96;
   const std::vector<int32_t> context(f.context.begin(), f.context.begin() + L);
-  CudaModel base(weights);
+  Host base(*dm);
+  KvCache full(*base.be, L);
+  base.t.Forward(context, Range(0, L), full, LogitsFor::kNone);
   for (int64_t qlen : {1, 6}) {
     const std::vector<int32_t> query(f.query.begin(), f.query.begin() + qlen);
-    DeviceKvCache dense(weights, L + qlen);
-    base.Forward(context, Iota(0, L), dense, LogitsFor::kNone);
-    const auto want = base.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
+    KvCache dense(*base.be, L + qlen);
+    dense.CopyRows(full, 0, 0, L);
+    dense.Resize(L);
+    const auto want = base.t.Forward(query, Range(L, qlen), dense, LogitsFor::kAll);
+    base.be->Synchronize();  // the hosts below read `full` on their own streams
     for (int H = 1; H <= 4; ++H) {
       SCOPED_TRACE("H = " + std::to_string(H) + ", query length " + std::to_string(qlen));
-      cuda::InProcessDeviceGroup group(H, weights.device());
+      const std::unique_ptr<HostGroup> group = dm->NewInProcessGroup(H);
       std::vector<std::vector<float>> got(H);
-      std::vector<std::exception_ptr> errors(H);
-      std::vector<std::thread> threads;
+      RunHostThreads(H, [&](int h) {
+        const std::unique_ptr<Backend> be = dm->NewHost(H);
+        // Host h holds context rows [h L / H, (h+1) L / H) of the dense cache.
+        const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
+        KvCache mine(*be, (r1 - r0) + (h == H - 1 ? qlen : 0));
+        mine.CopyRows(full, r0, 0, r1 - r0);
+        mine.Resize(r1 - r0);
+        got[h] = Phase2Logits(*be, group->Data(h, *be), mine, query, static_cast<int32_t>(L));
+      });
       for (int h = 0; h < H; ++h) {
-        threads.emplace_back([&, h] {
-          try {
-            STARATTN_CUDA_CHECK(cudaSetDevice(weights.device()));
-            CudaModel model(weights);
-            // Host h holds context rows [h L / H, (h+1) L / H) of the dense cache.
-            const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
-            DeviceKvCache mine(weights, (r1 - r0) + (h == H - 1 ? qlen : 0));
-            for (int64_t l = 0; l < c.n_layers; ++l) {
-              STARATTN_CUDA_CHECK(cudaMemcpy(mine.k(l), dense.k_at(l, r0),
-                                             (r1 - r0) * mine.row_bytes(),
-                                             cudaMemcpyDeviceToDevice));
-              STARATTN_CUDA_CHECK(cudaMemcpy(mine.v(l), dense.v_at(l, r0),
-                                             (r1 - r0) * mine.row_bytes(),
-                                             cudaMemcpyDeviceToDevice));
-            }
-            mine.Resize(r1 - r0);
-            got[h] = CudaPhase2Logits(model, group.Endpoint(h), mine, query, static_cast<int32_t>(L));
-          } catch (...) {
-            errors[h] = std::current_exception();
-          }
-        });
-      }
-      for (auto& t : threads) t.join();
-      for (auto& e : errors) {
-        if (e) std::rethrow_exception(e);
-      }
-      for (int h = 0; h < H; ++h) {
-        ExpectLogitsClose(got[h], want, c.vocab_size, kModelNmseSplit,
+        ExpectLogitsClose(got[h], want, f.model->config().vocab_size, kModelNmseSplit,
                           "phase 2 host " + std::to_string(h));
       }
     }
