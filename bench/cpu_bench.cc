@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "engine/cpu/attention_state.h"
+#include "engine/cpu/gemm.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/qmatmul.h"
 #include "engine/io/dequant.h"
@@ -66,6 +68,31 @@ void GemmArgs(benchmark::internal::Benchmark* b) {
   }
 }
 BENCHMARK(BM_GEMM)->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The same shapes through oneDNN's matmul (cpu/gemm.h): fp32, and bf16 operands with fp32
+// accumulation; `impl` names the kernel oneDNN chose.
+template <starattn::cpu::Compute kType>
+void BM_GemmDnnl(benchmark::State& state) {
+  const int64_t n = state.range(0), out = state.range(1), in = state.range(2);
+  const auto x = RandomFloats(n * in, 1);
+  const auto w = RandomFloats(out * in, 2, 0.05f);
+  starattn::cpu::GemmWeight gw(out, in, kType);
+  gw.SetRows(0, out, w.data());
+  std::vector<float> y(n * out);
+  for (auto _ : state) {
+    starattn::cpu::Gemm(x.data(), n, gw, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * in * out * 1e-9 * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+  state.counters["threads"] = omp_get_max_threads();
+  state.SetLabel(starattn::cpu::GemmImplementation(n, out, in, kType));
+}
+BENCHMARK_TEMPLATE(BM_GemmDnnl, starattn::cpu::Compute::kF32)
+    ->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_GemmDnnl, starattn::cpu::Compute::kBf16)
+    ->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // ---------------------------------------------------------------------------------------------
 // QMatMul: decode-sized batches over int8 weights (the default model's Q4_1/Q8_0 tensors in
@@ -185,10 +212,14 @@ BENCHMARK(BM_FmaPeak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
 // Attention of L queries over L keys, 9 heads / 3 KV heads, head dim 64 (the default model).
 // FLOPs = 4 * heads * head_dim * visible (q.k and p.v); visible = L^2 (non-causal) or
 // L(L+1)/2 (causal). Arg 2 = 1: one query (decode) over L keys.
+// Attention of the default model's shape (9 heads, 3 kv heads, head_dim 64). `prec`: 0 fp32 K/V
+// and arithmetic; 1 bf16 K/V and bf16 arithmetic (AVX512-BF16 where the CPU has it); 2 bf16 K/V,
+// fp32 arithmetic.
 void BM_Attention(benchmark::State& state) {
   const int64_t L = state.range(0);
   const bool causal = state.range(1) != 0;
   const bool decode = state.range(2) != 0;
+  const int64_t prec = state.range(3);
   starattn::cpu::AttentionShape s;
   s.n_q = decode ? 1 : L;
   s.n_kv = L;
@@ -201,9 +232,16 @@ void BM_Attention(benchmark::State& state) {
   const auto q = RandomFloats(s.n_q * s.n_heads * s.head_dim, 3);
   const auto k = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 4);
   const auto v = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 5);
+  std::vector<uint16_t> k16(k.size()), v16(v.size());
+  starattn::cpu::FloatToBf16(k.data(), k.size(), k16.data());
+  starattn::cpu::FloatToBf16(v.data(), v.size(), v16.data());
+  const auto kv = prec == 0 ? starattn::cpu::KvType::kF32 : starattn::cpu::KvType::kBf16;
+  const auto compute = prec == 1 ? starattn::cpu::Compute::kBf16 : starattn::cpu::Compute::kF32;
+  const void* kp = prec == 0 ? static_cast<const void*>(k.data()) : k16.data();
+  const void* vp = prec == 0 ? static_cast<const void*>(v.data()) : v16.data();
   std::vector<float> out(s.n_q * s.n_heads * s.head_dim), lse(s.n_q * s.n_heads);
   for (auto _ : state) {
-    starattn::cpu::Attention(q.data(), k.data(), v.data(), s, mask, 0.125f, out.data(),
+    starattn::cpu::Attention(q.data(), kp, vp, kv, s, mask, 0.125f, compute, out.data(),
                              lse.data());
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
@@ -212,12 +250,13 @@ void BM_Attention(benchmark::State& state) {
   state.counters["GFLOPS"] = benchmark::Counter(
       4.0 * s.n_heads * s.head_dim * visible * 1e-9 * state.iterations(),
       benchmark::Counter::kIsRate);
-  state.SetLabel(decode ? "decode" : causal ? "causal" : "non-causal");
+  state.SetLabel(std::string(decode ? "decode" : causal ? "causal" : "non-causal") +
+                 (prec == 0 ? " f32" : prec == 1 ? " bf16 kv, bf16 compute" : " bf16 kv"));
 }
 BENCHMARK(BM_Attention)
-    ->ArgNames({"L", "causal", "decode"})
-    ->ArgsProduct({{1024, 2048, 4096, 8192}, {1, 0}, {0}})
-    ->ArgsProduct({{1024, 4096, 8192}, {1}, {1}})
+    ->ArgNames({"L", "causal", "decode", "prec"})
+    ->ArgsProduct({{1024, 2048, 4096, 8192}, {1, 0}, {0}, {0, 1}})
+    ->ArgsProduct({{1024, 4096, 8192}, {1}, {1}, {0, 1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

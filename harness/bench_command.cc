@@ -8,6 +8,7 @@
 //   starattn bench --model M --attn star --hosts 4 --block-div 8 --lengths 8192
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -31,6 +32,14 @@ namespace po = boost::program_options;
 
 namespace starattn::cli {
 namespace {
+
+// Resident bytes now (/proc/self/statm), 0 where unavailable.
+int64_t RssBytes() {
+  std::ifstream f("/proc/self/statm");
+  int64_t pages_total = 0, pages_resident = 0;
+  if (!(f >> pages_total >> pages_resident)) return 0;
+  return pages_resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
 
 int64_t PeakRssBytes() {
   rusage ru{};
@@ -260,7 +269,8 @@ int RunBench(const std::vector<std::string>& args) {
   out["ubatch"] = cfg.ubatch;
   out["threads"] = n_threads;
   out["device"] = DeviceName(device.device);
-  out["dtype"] = device.device == Device::kCpu ? "fp32" : device.fp16 ? "fp16" : "bf16";
+  out["compute"] = DTypeName(device.compute);
+  out["kv_dtype"] = DTypeName(device.kv);
   out["hardware_concurrency"] = std::thread::hardware_concurrency();
   out["query_tokens"] = query_len;
   out["decode_tokens"] = decode;
@@ -268,8 +278,11 @@ int RunBench(const std::vector<std::string>& args) {
   out["context"] = context_kind;
   out["date"] = UtcNow();
   out["model_load_seconds"] = load_seconds;
-  // Bytes of the int8/4-bit weight forms decode steps read (0 when the file has none).
-  out["int8_weight_bytes"] = model->weights().int8_bytes();
+  // Bytes of the weights in the backend's compute forms (for the CPU: the GEMM form plus the
+  // int8/4-bit form decode steps read where the file has one).
+  out["weight_bytes"] = runner.device_model().weight_bytes();
+  out["rss_after_load_bytes"] = RssBytes();
+  out["precision"] = runner.device_model().precision();
   out["isolated_hosts"] = isolated;
   out["runs"] = nlohmann::json::array();
 

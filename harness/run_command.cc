@@ -83,6 +83,8 @@ int RunRun(const std::vector<std::string>& args) {
   ropts.per_sample_tokens = vm["tokens-to-generate"].defaulted();
   ropts.limit = vm["limit"].as<int64_t>();
   ropts.mpi = mpi.get();
+  ropts.device = DeviceName(device.device);
+  ropts.precision = device.precision();
   // The device's copy of the weights lives as long as the run (one per process).
   ModelRunner runner(*model, device, mpi.get());
   ropts.run_sample = [&](std::span<const int32_t> context, std::span<const int32_t> query,

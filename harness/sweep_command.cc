@@ -227,9 +227,8 @@ int RunSweep(const std::vector<std::string>& args) {
   manifest["git_dirty"] = !CommandOutput("git status --porcelain --untracked-files=no 2>/dev/null").empty();
   manifest["machine"] = Machine();
   manifest["device"] = {{"device", DeviceName(device.device)},
-                        {"dtype", device.device == Device::kCpu ? "fp32"
-                                  : device.fp16                 ? "fp16"
-                                                                : "bf16"}};
+                        {"compute", DTypeName(device.compute)},
+                        {"kv_dtype", DTypeName(device.kv)}};
   manifest["seeds"] = {cfg.seed};
   manifest["started"] = Now();
   manifest["runs"] = nlohmann::json::array();
@@ -298,6 +297,8 @@ int RunSweep(const std::vector<std::string>& args) {
     ro.gen.max_new_tokens = cfg.tokens_to_generate.value_or(128);
     ro.per_sample_tokens = !cfg.tokens_to_generate.has_value();
     ro.limit = limit < 0 ? -1 : std::max<int64_t>(0, limit - ran_total);
+    ro.device = DeviceName(device.device);
+    ro.precision = device.precision();
     ro.run_sample = [&, cfg = ro.cfg](std::span<const int32_t> context,
                                       std::span<const int32_t> query, const GenerateOptions& gen) {
       return runner->RunSample(cfg, context, query, gen, nullptr);
@@ -316,6 +317,7 @@ int RunSweep(const std::vector<std::string>& args) {
       manifest["runs"].push_back(
           {{"model", u.model->label}, {"attn", u.attn->label}, {"length", u.length},
            {"samples_run", ran}, {"device", DeviceName(device.device)},
+           {"compute", DTypeName(device.compute)}, {"kv_dtype", DTypeName(device.kv)},
            {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});
       // After every unit, so that a killed sweep still records the runs it finished.

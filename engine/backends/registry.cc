@@ -1,5 +1,10 @@
 #include "engine/backends/registry.h"
 
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "engine/common/error.h"
 #include "engine/cpu/cpu_backend.h"
 #if STARATTN_HAVE_CUDA
@@ -17,15 +22,76 @@ struct Entry {
   std::unique_ptr<DeviceModel> (*make)(const Model&, const BackendOptions&);
 };
 
+std::unique_ptr<DeviceModel> NewCpu(const Model& m, const BackendOptions& o) {
+  if (o.compute == DType::kF16) Fail("--compute f16: the CPU computes in f32 or bf16");
+  return cpu::NewCpuDeviceModel(
+      m, o.compute == DType::kBf16 ? cpu::Compute::kBf16 : cpu::Compute::kF32, o.kv);
+}
+
+#if STARATTN_HAVE_CUDA
+// The CUDA backend's shared library, loaded on first use: beside the executable, one folder up
+// (test binaries), $STARATTN_CUDA_BACKEND, or where the build put it. Null with `why` set when
+// it cannot be loaded.
+const cuda::BackendEntry* CudaEntry(std::string* why) {
+  static std::string error;
+  static const cuda::BackendEntry* entry = []() -> const cuda::BackendEntry* {
+    namespace fs = std::filesystem;
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("STARATTN_CUDA_BACKEND")) candidates.push_back(env);
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      candidates.push_back((exe.parent_path() / STARATTN_CUDA_BACKEND_FILE).string());
+      candidates.push_back((exe.parent_path().parent_path() / STARATTN_CUDA_BACKEND_FILE).string());
+    }
+    candidates.push_back(STARATTN_CUDA_BACKEND_BUILD_PATH);
+    for (const std::string& path : candidates) {
+      if (!fs::exists(path, ec)) continue;
+      void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) {
+        error = fmt::format("cannot load the CUDA backend {}: {}", path, dlerror());
+        return nullptr;
+      }
+      using EntryFn = const cuda::BackendEntry* (*)();
+      auto fn = reinterpret_cast<EntryFn>(dlsym(lib, "starattn_cuda_backend_entry"));
+      if (fn == nullptr) {
+        error = fmt::format("{} is not the CUDA backend: {}", path, dlerror());
+        return nullptr;
+      }
+      return fn();
+    }
+    error = fmt::format(
+        "the CUDA backend library {} was not found (looked beside the executable "
+        "and in {})",
+        STARATTN_CUDA_BACKEND_FILE, STARATTN_CUDA_BACKEND_BUILD_PATH);
+    return nullptr;
+  }();
+  if (entry == nullptr && why != nullptr) *why = error;
+  return entry;
+}
+
+int CudaDevices(std::string* why) {
+  const cuda::BackendEntry* e = CudaEntry(why);
+  return e == nullptr ? 0 : e->device_count(why);
+}
+
+std::unique_ptr<DeviceModel> NewCuda(const Model& m, const BackendOptions& o) {
+  if (o.kv != o.compute) {
+    Fail("--device cuda holds K/V in its compute type: --kv-dtype {} differs from --compute {}",
+         DTypeName(o.kv), DTypeName(o.compute));
+  }
+  std::string why;
+  const cuda::BackendEntry* e = CudaEntry(&why);
+  if (e == nullptr) Fail("--device cuda: {}", why);
+  return e->new_device_model(m, o.compute, o.local_rank);
+}
+#endif
+
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry> entries = {
-    {"cpu", true, [](std::string*) { return 1; },
-     [](const Model& m, const BackendOptions&) { return cpu::NewCpuDeviceModel(m); }},
+    {"cpu", true, [](std::string*) { return 1; }, NewCpu},
 #if STARATTN_HAVE_CUDA
-    {"cuda", true, [](std::string* why) { return cuda::CudaDeviceCount(why); },
-     [](const Model& m, const BackendOptions& o) {
-       return cuda::NewCudaDeviceModel(m, o.dtype, o.local_rank);
-     }},
+    {"cuda", true, CudaDevices, NewCuda},
 #else
     {"cuda", false, nullptr, nullptr},
 #endif

@@ -13,8 +13,11 @@ namespace starattn {
 
 struct BackendOptions {
   std::string name = "cpu";  // a name from BackendNames()
-  // cuda: the type of weights and activations (bf16 or f16); the CPU holds fp32.
-  DType dtype = DType::kBf16;
+  // The arithmetic: cpu: f32, or bf16 operands of prefill GEMMs and attention with fp32
+  // accumulation (weights held in that type); cuda: bf16 or f16 weights and activations.
+  DType compute = DType::kF32;
+  // The type of K/V in caches: cpu: f32, f16 or bf16; cuda: the compute type.
+  DType kv = DType::kF32;
   // This process's index among the processes of its node (MPI local rank; 0 otherwise): picks
   // the GPU (local rank % GPUs).
   int local_rank = 0;

@@ -1,6 +1,7 @@
 // MergeStates: merging the states of any partition of the keys equals attention over all keys,
 // in any order; empty states and all-empty rows give no NaN.
 #include "engine/cpu/attention_state.h"
+#include "engine/cpu/attention.h"
 
 #include <gtest/gtest.h>
 

@@ -33,19 +33,10 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
 // x: [n] += y: [n]
 void AddInPlace(float* x, const float* y, int64_t n);
 
-// Attention of queries over keys with the attention state as result.
-//   q:   [n_q, n_heads, head_dim]
-//   k,v: [n_kv, n_kv_heads, head_dim]    (n_heads % n_kv_heads == 0, GQA)
-//   out: [n_q, n_heads, head_dim]
-//   lse: [n_q, n_heads]  natural-log log-sum-exp of the scaled scores; -inf for an empty row
-//        (its out row is 0). May be null.
-// Visibility: non-causal: every key. Causal: key j is visible to query i iff
-// k_offset + j <= q_offset + i (offsets are absolute indices of the first query / key).
-// Tiled flash-style: memory O(tile), never O(n_q * n_kv).
-using AttentionShape = AttnShape;  // engine/common/attention_shape.h
+// The attention shape and visibility of the kernels (engine/common/attention_shape.h); the
+// kernel itself is engine/cpu/attention.h.
+using AttentionShape = AttnShape;
 using AttentionMask = AttnMask;
-void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,
-               const AttentionMask& mask, float scale, float* out, float* lse);
 
 // Sets flush-to-zero and denormals-are-zero for the calling thread (threads it starts later
 // inherit it). Denormal activations otherwise slow x86 FMA code by orders of magnitude.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/common/testing.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cuda/attention_fwd.cuh"
 #include "engine/cuda/check.cuh"

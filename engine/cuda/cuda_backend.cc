@@ -307,6 +307,10 @@ class CudaDeviceModel : public DeviceModel {
   CudaDeviceModel(const Model& m, DType dtype, int device) : weights_(m, dtype, device) {}
   std::string_view name() const override { return "cuda"; }
   const Model& model() const override { return weights_.model(); }
+  int64_t weight_bytes() const override { return weights_.bytes(); }
+  std::string precision() const override {
+    return fmt::format("compute {0}, kv {0}", DTypeName(weights_.dtype()));
+  }
   std::unique_ptr<Backend> NewHost(int) override { return std::make_unique<CudaBackend>(weights_); }
   std::unique_ptr<HostGroup> NewInProcessGroup(int hosts) override {
     return std::make_unique<CudaHostGroup>(hosts, weights_.device());
@@ -348,3 +352,9 @@ std::unique_ptr<DeviceModel> NewCudaDeviceModel(const Model& model, DType dtype,
 }
 
 }  // namespace starattn::cuda
+
+extern "C" const starattn::cuda::BackendEntry* starattn_cuda_backend_entry() {
+  static const starattn::cuda::BackendEntry entry = {starattn::cuda::CudaDeviceCount,
+                                                     starattn::cuda::NewCudaDeviceModel};
+  return &entry;
+}

@@ -20,4 +20,15 @@ int CudaDeviceCount(std::string* why);
 // (one line) when that is impossible. `model` must outlive the result.
 std::unique_ptr<DeviceModel> NewCudaDeviceModel(const Model& model, DType dtype, int local_rank);
 
+// The backend's entry points. The backend is a shared library (libstarattn_cuda_backend.so)
+// that the registry loads only when --device cuda is asked for, so CPU runs do not map the CUDA
+// libraries (about 150 MiB of resident memory).
+struct BackendEntry {
+  int (*device_count)(std::string* why);
+  std::unique_ptr<DeviceModel> (*new_device_model)(const Model& model, DType dtype, int local_rank);
+};
+
 }  // namespace starattn::cuda
+
+// The symbol the registry looks up with dlsym.
+extern "C" const starattn::cuda::BackendEntry* starattn_cuda_backend_entry();

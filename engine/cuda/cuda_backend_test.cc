@@ -88,8 +88,11 @@ float Round16(float x, DType t) {
 // them; norms and biases stay fp32 as on the device.
 std::unique_ptr<Model> RoundedCopy(const Model& m, DType t) {
   Weights w = m.weights();
-  auto round = [&](std::vector<float>& v) {
+  auto round = [&](WeightMatrix& mat) {
+    if (mat.empty()) return;
+    std::vector<float> v = mat.ReadAll();
     for (float& x : v) x = Round16(x, t);
+    mat = WeightMatrix::FromF32(std::move(v), mat.rows(), mat.cols());
   };
   round(w.tok_embd);
   round(w.output);
@@ -105,11 +108,13 @@ std::unique_ptr<Model> RandomModel(const ModelConfig& c, uint64_t seed, const st
   testing::Rng rng(seed);
   auto mat = [&](int64_t out, int64_t in) {
     const float s = 1.0f / std::sqrt(static_cast<float>(in));
-    return rng.UniformVector(out * in, -s, s);
+    return WeightMatrix::FromF32(rng.UniformVector(out * in, -s, s), out, in);
   };
   const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
   Weights w;
-  w.tok_embd = rng.UniformVector(c.vocab_size * c.d_model, -1, 1);
+  w.tok_embd =
+      WeightMatrix::FromF32(rng.UniformVector(c.vocab_size * c.d_model, -1, 1), c.vocab_size,
+                            c.d_model);
   w.out_norm = rng.UniformVector(c.d_model, 0.8f, 1.2f);
   if (!c.tied_embeddings) w.output = mat(c.vocab_size, c.d_model);
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -185,9 +190,11 @@ std::vector<int32_t> RandomIds(int64_t vocab, int64_t n, uint64_t seed) {
 std::unique_ptr<DeviceModel> Cuda(const Model& m, DType t) {
   BackendOptions o;
   o.name = "cuda";
-  o.dtype = t;
+  o.compute = t;
+  o.kv = t;
   return NewDeviceModel(m, o);
 }
+// fp32 arithmetic and K/V: the reference.
 std::unique_ptr<DeviceModel> Cpu(const Model& m) { return NewDeviceModel(m, BackendOptions{}); }
 
 // A host of a device model: its backend and forward pass.

@@ -86,22 +86,25 @@ CudaWeights::~CudaWeights() {
   for (void* p : allocations_) STARATTN_CUDA_CHECK(cudaFree(p));
 }
 
-const void* CudaWeights::Upload16(const std::vector<float>& host) {
-  const int64_t n = static_cast<int64_t>(host.size());
+const void* CudaWeights::Upload16(const WeightMatrix& w) {
+  const int64_t n = w.size(), cols = w.cols();
   void* dst = DeviceAlloc(n * 2, "weights");
   allocations_.push_back(dst);
   bytes_ += n * 2;
-  for (int64_t i = 0; i < n; i += kStagingFloats) {
-    const int64_t m = std::min(kStagingFloats, n - i);
-    // Synchronous copy: the staging buffer is reused by the next chunk only after the cast,
-    // which the default stream orders after this copy.
-    STARATTN_CUDA_CHECK(
-        cudaMemcpy(staging_, host.data() + i, m * sizeof(float), cudaMemcpyHostToDevice));
-    Dispatch16(dtype_, [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      STARATTN_CUDA_CHECK(cuda::CastFromFp32<T>(staging_, m, static_cast<T*>(dst) + i, nullptr));
-    });
-  }
+  // Row blocks of at most the staging buffer, read from the file in fp32 one block at a time:
+  // no fp32 copy of the whole model on the host.
+  w.ForEachRowBlock(
+      kStagingFloats * sizeof(float), [&](int64_t r0, int64_t rows, const float* block) {
+        const int64_t m = rows * cols;
+        // Synchronous copy: the staging buffer is reused by the next block only after the cast,
+        // which the default stream orders after this copy.
+        STARATTN_CUDA_CHECK(cudaMemcpy(staging_, block, m * sizeof(float), cudaMemcpyHostToDevice));
+        Dispatch16(dtype_, [&](auto* tag) {
+          using T = std::remove_pointer_t<decltype(tag)>;
+          STARATTN_CUDA_CHECK(
+              cuda::CastFromFp32<T>(staging_, m, static_cast<T*>(dst) + r0 * cols, nullptr));
+        });
+      });
   return dst;
 }
 

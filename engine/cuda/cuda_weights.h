@@ -1,4 +1,5 @@
-// A model's weights on one GPU: the loaded Model's fp32 weights uploaded in bf16 (or fp16);
+// A model's weights on one GPU: the model file's matrices uploaded in bf16 (or fp16), row block
+// by row block;
 // norms, biases and the RoPE table in fp32. Immutable once made and shared by the hosts (threads)
 // of the process that use this GPU.
 #pragma once
@@ -48,7 +49,7 @@ class CudaWeights {
   int64_t n_freq() const { return n_freq_; }
 
  private:
-  const void* Upload16(const std::vector<float>& host);
+  const void* Upload16(const WeightMatrix& w);
   const float* Upload32(const std::vector<float>& host);
 
   const Model& model_;

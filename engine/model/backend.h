@@ -142,7 +142,12 @@ class DeviceModel {
   virtual ~DeviceModel() = default;
   virtual std::string_view name() const = 0;
   virtual const Model& model() const = 0;
-  // One host's execution context, made on (and used by) the thread that runs the host.
+  // Bytes of the weights in the backend's compute forms (host or device memory).
+  virtual int64_t weight_bytes() const = 0;
+  // The arithmetic and K/V types, for records and manifests ("compute bf16, kv bf16").
+  virtual std::string precision() const = 0;
+  // One host's execution context, made on (and used by) the thread that runs the host; it must
+  // not outlive this DeviceModel (it uses its weights).
   // `hosts_in_process`: how many hosts share this process's hardware (the CPU splits its threads).
   virtual std::unique_ptr<Backend> NewHost(int hosts_in_process) = 0;
   virtual std::unique_ptr<HostGroup> NewInProcessGroup(int hosts) = 0;

@@ -27,10 +27,37 @@ const Model& DefaultModel() {
   return *model;
 }
 
-// The default model on the CPU backend.
+// The default model on the CPU backend (fp32 arithmetic and K/V).
 DeviceModel& Cpu() {
   static std::unique_ptr<DeviceModel> dm = cpu::NewCpuDeviceModel(DefaultModel());
   return *dm;
+}
+
+// The precisions the exactness tests run at: fp32, and bf16 arithmetic with bf16 K/V (the
+// default). `tol`: logits of two exact-in-math paths at that precision (reassociated sums; at
+// bf16 also the probabilities' rounding, which depends on the running max of each attention
+// call).
+struct Precision {
+  const char* name;
+  cpu::Compute compute;
+  DType kv;
+  testing::Tolerance tol;
+};
+void PrintTo(const Precision& p, std::ostream* os) { *os << p.name; }
+const Precision kPrecisions[] = {
+    {"f32", cpu::Compute::kF32, DType::kF32, testing::kFp32Model},
+    {"bf16", cpu::Compute::kBf16, DType::kBf16, testing::kBf16Model},
+};
+DeviceModel& Cpu(const Precision& p) {
+  static std::unique_ptr<DeviceModel> bf16 =
+      cpu::NewCpuDeviceModel(DefaultModel(), cpu::Compute::kBf16, DType::kBf16);
+  return p.compute == cpu::Compute::kF32 ? Cpu() : *bf16;
+}
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - b[i]));
+  return d;
 }
 
 std::vector<int32_t> RandomIds(const Model& m, int64_t n, uint64_t seed) {
@@ -50,27 +77,31 @@ std::vector<int32_t> Iota(int64_t from, int64_t n) {
 // Phase 2 alone: hosts hold contiguous shards of the same (dense) context K/V; the query's logits
 // must equal a dense forward of the query over the whole cache. Fails on the reference's
 // bottom-right causal mask bug for multi-token queries.
-TEST(Phase2Test, MergedQueryEqualsDenseOverConcatenatedKv) {
+class Phase2Test : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(Phase2Test, MergedQueryEqualsDenseOverConcatenatedKv) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
+  const Precision& prec = GetParam();
   const int64_t L = 96;
   const auto context = RandomIds(m, L, 5);
-  testing::CpuHost ref(m);
-  KvCache full(*ref.be, L);
-  ref.t.Forward(context, Iota(0, L), full, LogitsFor::kNone);
+  const std::unique_ptr<Backend> ref_be = Cpu(prec).NewHost(1);
+  Transformer ref(*ref_be);
+  KvCache full(*ref_be, L);
+  ref.Forward(context, Iota(0, L), full, LogitsFor::kNone);
   for (int64_t qlen : {1, 6}) {
     const auto query = RandomIds(m, qlen, 100 + qlen);
     // The dense reference: the query after the whole context in one cache.
-    KvCache dense(*ref.be, L + qlen);
+    KvCache dense(*ref_be, L + qlen);
     dense.CopyRows(full, 0, 0, L);
     dense.Resize(L);
-    const auto want = ref.t.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
+    const auto want = ref.Forward(query, Iota(L, qlen), dense, LogitsFor::kAll);
     for (int H = 1; H <= 8; ++H) {
       SCOPED_TRACE("H = " + std::to_string(H) + ", query length " + std::to_string(qlen));
       InProcessGroup group(H);
       std::vector<std::vector<float>> got(H);
       RunHostThreads(H, [&](int h) {
-        const std::unique_ptr<Backend> be = Cpu().NewHost(H);
+        const std::unique_ptr<Backend> be = Cpu(prec).NewHost(H);
         // Host h holds context rows [h L / H, (h+1) L / H).
         const int64_t r0 = h * L / H, r1 = (h + 1) * L / H;
         KvCache mine(*be, (r1 - r0) + (h == H - 1 ? qlen : 0));
@@ -79,13 +110,16 @@ TEST(Phase2Test, MergedQueryEqualsDenseOverConcatenatedKv) {
         got[h] = Phase2Logits(*be, group.Endpoint(h), mine, query, static_cast<int32_t>(L));
       });
       for (int h = 0; h < H; ++h) {
-        // Attention over the same keys split into H partial states and merged: fp32 model
-        // tolerance (reassociated sums through 30 layers).
-        testing::AllClose(got[h], want, testing::kFp32Model, "host " + std::to_string(h));
+        // Attention over the same keys split into H partial states and merged: the model
+        // tolerance of the precision (reassociated sums through 30 layers).
+        testing::AllClose(got[h], want, prec.tol, "host " + std::to_string(h));
       }
+      std::printf("%s, H = %d, query %lld: max |dlogit| %.5f\n", prec.name, H,
+                  static_cast<long long>(qlen), MaxAbsDiff(got[H - 1], want));
     }
   }
 }
+INSTANTIATE_TEST_SUITE_P(Precisions, Phase2Test, ::testing::ValuesIn(kPrecisions));
 
 GenerateOptions Greedy(int64_t n) {
   GenerateOptions o;
@@ -123,16 +157,18 @@ Sample NeedleSample(const Model& m, int64_t approx_tokens, uint64_t seed) {
   return s;
 }
 
-TEST(StarTest, OneBlockEqualsDense) {
+class ExactAtPrecisionTest : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(ExactAtPrecisionTest, StarWithOneBlockEqualsDense) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
   const Sample s = NeedleSample(m, 600, 1);
   DistConfig dense;
-  const SampleResult want = RunInProcess(Cpu(), dense, s.context, s.query, Greedy(16));
+  const SampleResult want = RunInProcess(Cpu(GetParam()), dense, s.context, s.query, Greedy(16));
   DistConfig star;
   star.mode = AttnMode::kStar;
   star.block_size = static_cast<int64_t>(s.context.size()) + 10;  // one block
-  const SampleResult got = RunInProcess(Cpu(), star, s.context, s.query, Greedy(16));
+  const SampleResult got = RunInProcess(Cpu(GetParam()), star, s.context, s.query, Greedy(16));
   EXPECT_EQ(got.generation.tokens, want.generation.tokens);
   EXPECT_EQ(got.generation.text, want.generation.text);
   // Same K/V computed the same way: identical.
@@ -140,25 +176,30 @@ TEST(StarTest, OneBlockEqualsDense) {
   std::printf("dense: %s\n", want.generation.text.c_str());
 }
 
-TEST(RingTest, EqualsDenseOnOneToEightHosts) {
+TEST_P(ExactAtPrecisionTest, RingEqualsDenseOnOneToEightHosts) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
+  const Precision& prec = GetParam();
   const Sample s = NeedleSample(m, 500, 2);
-  const SampleResult want = RunInProcess(Cpu(), DistConfig{}, s.context, s.query, Greedy(12));
+  const SampleResult want = RunInProcess(Cpu(prec), DistConfig{}, s.context, s.query, Greedy(12));
   for (int H = 1; H <= 8; ++H) {
     SCOPED_TRACE("H = " + std::to_string(H));
     DistConfig ring;
     ring.mode = AttnMode::kRing;
     ring.hosts = H;
-    const SampleResult got = RunInProcess(Cpu(), ring, s.context, s.query, Greedy(12));
+    const SampleResult got = RunInProcess(Cpu(prec), ring, s.context, s.query, Greedy(12));
     EXPECT_EQ(got.generation.tokens, want.generation.tokens);
-    testing::AllClose(got.first_logits, want.first_logits, testing::kFp32Model, "ring logits");
+    testing::AllClose(got.first_logits, want.first_logits, prec.tol, "ring logits");
+    std::printf("%s, ring H = %d: max |dlogit| %.5f\n", prec.name, H,
+                MaxAbsDiff(got.first_logits, want.first_logits));
     ASSERT_EQ(got.hosts.size(), static_cast<size_t>(H));
     int64_t total = 0;
     for (const auto& h : got.hosts) total += h.context_tokens;
     EXPECT_EQ(total, static_cast<int64_t>(s.context.size()));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Precisions, ExactAtPrecisionTest, ::testing::ValuesIn(kPrecisions));
 
 TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);

@@ -147,6 +147,8 @@ class RecordingDeviceModel : public DeviceModel {
   RecordingDeviceModel(const Model& m, int hosts) : logs(hosts), cpu_(cpu::NewCpuDeviceModel(m)) {}
   std::string_view name() const override { return "recording"; }
   const Model& model() const override { return cpu_->model(); }
+  int64_t weight_bytes() const override { return cpu_->weight_bytes(); }
+  std::string precision() const override { return cpu_->precision(); }
   std::unique_ptr<Backend> NewHost(int hosts_in_process) override {
     std::lock_guard<std::mutex> lock(mu_);
     return NewHostAt(next_host_++ % static_cast<int>(logs.size()), hosts_in_process);
@@ -364,11 +366,11 @@ TEST(StarReferenceTest, BlocksEqualDensePrefillsOfAnchorAndBlock) {
       // Outputs: the query's logits over the reference caches equal the star sample's.
       InProcessGroup group(2);
       std::vector<std::vector<float>> logits(2);
+      const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
       RunHostThreads(2, [&](int h) {
-        const std::unique_ptr<Backend> be = cpu::NewCpuDeviceModel(Tiny())->NewHost(2);
+        const std::unique_ptr<Backend> be = cpu->NewHost(2);
         logits[h] = Phase2Logits(*be, group.Endpoint(h), direct[h], query, static_cast<int32_t>(L));
       });
-      const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
       const SampleResult r = RunInProcess(*cpu, cfg, ctx, query, Tokens(1));
       const int64_t vocab = Tiny().config().vocab_size;
       testing::AllClose(r.first_logits.data(), logits[1].data() + 3 * vocab, vocab,

@@ -25,36 +25,22 @@ void CheckForwardInputs(const ModelConfig& c, std::span<const int32_t> tokens,
   }
 }
 
-int64_t Weights::int8_bytes() const {
-  int64_t b = q_tok_embd.bytes() + q_output.bytes();
-  for (const LayerWeights& L : layers) {
-    for (const QMatrix* m : {&L.q_wq, &L.q_wk, &L.q_wv, &L.q_wo, &L.q_w_gate, &L.q_w_up,
-                                  &L.q_w_down}) {
-      b += m->bytes();
-    }
-  }
-  return b;
-}
-
 void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& source) {
-  // An int8 form, when present, has its fp32 matrix's shape.
-  auto check_q = [&](const QMatrix& q, int64_t rows, int64_t cols, const std::string& name) {
-    if (!q.empty() && (q.rows != rows || q.cols != cols)) {
-      Fail("{}: int8 form of {} is [{}, {}], expected [{}, {}]", source, name, q.rows, q.cols, rows,
-           cols);
-    }
-  };
   auto check = [&](const std::vector<float>& t, int64_t want, const std::string& name) {
     if (static_cast<int64_t>(t.size()) != want) {
       Fail("{}: tensor {} has {} elements, expected {}", source, name, t.size(), want);
     }
   };
+  auto check_m = [&](const WeightMatrix& m, int64_t rows, int64_t cols, const std::string& name) {
+    if (m.rows() != rows || m.cols() != cols) {
+      Fail("{}: tensor {} is [{}, {}], expected [{}, {}]", source, name, m.rows(), m.cols(), rows,
+           cols);
+    }
+  };
   const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
-  check(w.tok_embd, c.vocab_size * c.d_model, "token embedding");
+  check_m(w.tok_embd, c.vocab_size, c.d_model, "token embedding");
   check(w.out_norm, c.d_model, "output norm");
-  if (!c.tied_embeddings) check(w.output, c.vocab_size * c.d_model, "output");
-  check_q(w.q_tok_embd, c.vocab_size, c.d_model, "token embedding");
-  check_q(w.q_output, c.vocab_size, c.d_model, "output");
+  if (!c.tied_embeddings) check_m(w.output, c.vocab_size, c.d_model, "output");
   if (static_cast<int64_t>(w.layers.size()) != c.n_layers) {
     Fail("{}: {} layers of weights, expected {}", source, w.layers.size(), c.n_layers);
   }
@@ -62,26 +48,19 @@ void ValidateWeights(const ModelConfig& c, const Weights& w, const std::string& 
     const LayerWeights& L = w.layers[l];
     const std::string p = "layer " + std::to_string(l) + " ";
     check(L.attn_norm, c.d_model, p + "attn_norm");
-    check(L.wq, q_dim * c.d_model, p + "q");
-    check(L.wk, kv_dim * c.d_model, p + "k");
-    check(L.wv, kv_dim * c.d_model, p + "v");
+    check_m(L.wq, q_dim, c.d_model, p + "q");
+    check_m(L.wk, kv_dim, c.d_model, p + "k");
+    check_m(L.wv, kv_dim, c.d_model, p + "v");
     if (c.qkv_bias) {
       check(L.bq, q_dim, p + "q bias");
       check(L.bk, kv_dim, p + "k bias");
       check(L.bv, kv_dim, p + "v bias");
     }
-    check(L.wo, c.d_model * q_dim, p + "attn_output");
+    check_m(L.wo, c.d_model, q_dim, p + "attn_output");
     check(L.ffn_norm, c.d_model, p + "ffn_norm");
-    check(L.w_gate, c.d_ff * c.d_model, p + "ffn_gate");
-    check(L.w_up, c.d_ff * c.d_model, p + "ffn_up");
-    check(L.w_down, c.d_model * c.d_ff, p + "ffn_down");
-    check_q(L.q_wq, q_dim, c.d_model, p + "q");
-    check_q(L.q_wk, kv_dim, c.d_model, p + "k");
-    check_q(L.q_wv, kv_dim, c.d_model, p + "v");
-    check_q(L.q_wo, c.d_model, q_dim, p + "attn_output");
-    check_q(L.q_w_gate, c.d_ff, c.d_model, p + "ffn_gate");
-    check_q(L.q_w_up, c.d_ff, c.d_model, p + "ffn_up");
-    check_q(L.q_w_down, c.d_model, c.d_ff, p + "ffn_down");
+    check_m(L.w_gate, c.d_ff, c.d_model, p + "ffn_gate");
+    check_m(L.w_up, c.d_ff, c.d_model, p + "ffn_up");
+    check_m(L.w_down, c.d_model, c.d_ff, p + "ffn_down");
   }
 }
 

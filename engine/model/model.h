@@ -1,6 +1,6 @@
-// A Llama-family model as loaded: config, weights (fp32, and the exact int8/4-bit form of GGUF
-// weights where the file has one), tokenizer. Backend-free: a backend (engine/model/backend.h)
-// takes the weights into its own form; the forward pass is engine/model/forward.h.
+// A Llama-family model as loaded: config, weights (matrices read on demand from the file:
+// engine/model/weights.h), tokenizer. Backend-free: a backend (engine/model/backend.h) takes the
+// weights into its own form; the forward pass is engine/model/forward.h.
 #pragma once
 
 #include <cstdint>
@@ -10,40 +10,32 @@
 #include <string>
 #include <vector>
 
-#include "engine/io/qmatrix.h"
 #include "engine/model/config.h"
+#include "engine/model/weights.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace starattn {
 
 struct LayerWeights {
-  std::vector<float> attn_norm;     // [d_model]
-  std::vector<float> wq;            // [n_heads * head_dim, d_model]
-  std::vector<float> wk;            // [n_kv_heads * head_dim, d_model]
-  std::vector<float> wv;            // [n_kv_heads * head_dim, d_model]
-  std::vector<float> bq, bk, bv;    // biases of q, k, v (qwen2), else empty
-  std::vector<float> wo;            // [d_model, n_heads * head_dim]
-  std::vector<float> ffn_norm;      // [d_model]
-  std::vector<float> w_gate;        // [d_ff, d_model]
-  std::vector<float> w_up;          // [d_ff, d_model]
-  std::vector<float> w_down;        // [d_model, d_ff]
-  // The same matrices in their exact int8 form, for decode steps (cpu/qmatmul.h). Empty when
-  // the file's type has none (F16, BF16, F32, Q6_K, safetensors checkpoints): then decode uses
-  // the fp32 matrices.
-  QMatrix q_wq, q_wk, q_wv, q_wo, q_w_gate, q_w_up, q_w_down;
+  std::vector<float> attn_norm;   // [d_model]
+  WeightMatrix wq;                // [n_heads * head_dim, d_model]
+  WeightMatrix wk;                // [n_kv_heads * head_dim, d_model]
+  WeightMatrix wv;                // [n_kv_heads * head_dim, d_model]
+  std::vector<float> bq, bk, bv;  // biases of q, k, v (qwen2), else empty
+  WeightMatrix wo;                // [d_model, n_heads * head_dim]
+  std::vector<float> ffn_norm;    // [d_model]
+  WeightMatrix w_gate;            // [d_ff, d_model]
+  WeightMatrix w_up;              // [d_ff, d_model]
+  WeightMatrix w_down;            // [d_model, d_ff]
 };
 
 struct Weights {
-  std::vector<float> tok_embd;  // [vocab, d_model]
+  WeightMatrix tok_embd;  // [vocab, d_model]
   std::vector<LayerWeights> layers;
   std::vector<float> out_norm;  // [d_model]
-  std::vector<float> output;    // [vocab, d_model]; empty when tied to tok_embd
-  const std::vector<float>& lm_head() const { return output.empty() ? tok_embd : output; }
-  QMatrix q_tok_embd, q_output;  // int8 forms (see LayerWeights), possibly empty
-  const QMatrix& q_lm_head() const { return output.empty() ? q_tok_embd : q_output; }
-  // Bytes held by the int8 forms.
-  int64_t int8_bytes() const;
+  WeightMatrix output;          // [vocab, d_model]; empty when tied to tok_embd
+  const WeightMatrix& lm_head() const { return output.empty() ? tok_embd : output; }
 };
 
 class Model {

@@ -13,6 +13,8 @@
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/model/generate.h"
+#include "engine/cpu/attention.h"
+#include "engine/cpu/gemm.h"
 #include "engine/model/model_testing.h"
 
 namespace starattn {
@@ -159,6 +161,51 @@ TEST(DefaultModelTest, IncrementalDecodeEqualsOneShotPrefill) {
     i += n;
   }
   EXPECT_EQ(cache.size(), 70);
+}
+
+// The bf16 path (bf16 operands of the prefill GEMMs and attention, bf16 K/V) against the fp32 path
+// on the golden prompts (20 prompts, 12,907 positions): the fidelity gate of the default
+// precision. Top-1 agreement >= 99%; the largest logit difference is printed. Run a second time
+// by CTest with AVX512-BF16 forced off (STARATTN_NO_AVX512BF16=1, ONEDNN_MAX_CPU_ISA=AVX512_CORE):
+// the fallback must pass the same gate.
+TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Model& m = DefaultModel();
+  const nlohmann::json j =
+      nlohmann::json::parse(ReadFileToString(FixturePath("logits/smollm2_f32.json")));
+  testing::CpuHost f32(m);
+  const auto bf16_dm = cpu::NewCpuDeviceModel(m, cpu::Compute::kBf16, DType::kBf16);
+  const auto bf16_be = bf16_dm->NewHost(1);
+  Transformer bf16(*bf16_be);
+  const int64_t vocab = m.config().vocab_size;
+  int64_t positions = 0, agree = 0;
+  double max_diff = 0, sum_diff = 0;
+  for (const auto& p : j["prompts"]) {
+    const auto ids = p["ids"].get<std::vector<int32_t>>();
+    const int64_t n = static_cast<int64_t>(ids.size());
+    KvCache c32(*f32.be, n), c16(*bf16_be, n);
+    const auto want = f32.t.Forward(ids, Iota(0, n), c32, LogitsFor::kAll);
+    const auto got = bf16.Forward(ids, Iota(0, n), c16, LogitsFor::kAll);
+    for (int64_t t = 0; t < n; ++t) {
+      const std::span<const float> a(got.data() + t * vocab, vocab), b(want.data() + t * vocab, vocab);
+      agree += ArgmaxHost(a) == ArgmaxHost(b);
+      for (int64_t i = 0; i < vocab; ++i) {
+        const double d = std::abs(double(a[i]) - b[i]);
+        max_diff = std::max(max_diff, d);
+        sum_diff += d;
+      }
+      ++positions;
+    }
+  }
+  std::printf("bf16 vs f32 (%s; bf16 attention kernels %s; oneDNN %s): %lld positions, top-1 "
+              "agreement %.3f%% (%lld differ), max |dlogit| %.4f, mean |dlogit| %.5f\n",
+              bf16_dm->precision().c_str(), cpu::HaveAvx512Bf16() ? "AVX512-BF16" : "fallback",
+              cpu::GemmImplementation(512, 576, 576, cpu::Compute::kBf16).c_str(),
+              static_cast<long long>(positions), 100.0 * agree / positions,
+              static_cast<long long>(positions - agree), max_diff,
+              sum_diff / (double(positions) * vocab));
+  EXPECT_GE(positions, 10000);
+  EXPECT_GE(agree, positions * 99 / 100) << "top-1 agreement below 99%";
 }
 
 class TinyModelTest : public ::testing::TestWithParam<std::string> {};

@@ -32,8 +32,15 @@ bool BuildHasCuda() { return BackendBuilt("cuda"); }
 void AddDeviceOptions(po::options_description& desc) {
   desc.add_options()("device", po::value<std::string>()->default_value("cpu"),
                      "where the model runs: cpu, cuda")(
-      "dtype", po::value<std::string>()->default_value("bf16"),
-      "cuda: weight and activation type, bf16 or fp16");
+      "compute", po::value<std::string>()->default_value("bf16"),
+      "arithmetic: cpu: bf16 (operands of prefill GEMMs and attention; fp32 accumulation, "
+      "softmax and merges) or f32; cuda: bf16 or f16 (weights and activations)")(
+      "kv-dtype", po::value<std::string>()->default_value("bf16"),
+      "K/V cache type: cpu: bf16, f16 or f32; cuda: the --compute type");
+}
+
+std::string DeviceChoice::precision() const {
+  return fmt::format("compute {}, kv {}", DTypeName(compute), DTypeName(kv));
 }
 
 void RequireDevice(Device d) {
@@ -44,9 +51,23 @@ void RequireDevice(Device d) {
 DeviceChoice DeviceFromOptions(const po::variables_map& vm) {
   DeviceChoice c;
   c.device = ParseDevice(vm["device"].as<std::string>());
-  const std::string dtype = vm["dtype"].as<std::string>();
-  if (dtype != "bf16" && dtype != "fp16") Fail("unknown --dtype '{}' (bf16, fp16)", dtype);
-  c.fp16 = dtype == "fp16";
+  const std::string compute = vm["compute"].as<std::string>();
+  const std::string kv = vm["kv-dtype"].as<std::string>();
+  if (compute != "f32" && compute != "bf16" && compute != "f16") {
+    Fail("unknown --compute '{}' (f32, bf16, f16)", compute);
+  }
+  if (kv != "f32" && kv != "bf16" && kv != "f16") Fail("unknown --kv-dtype '{}' (f32, bf16, f16)", kv);
+  c.compute = ParseDType(compute);
+  c.kv = ParseDType(kv);
+  if (c.device == Device::kCpu && c.compute == DType::kF16) {
+    Fail("--compute f16: the CPU computes in f32 or bf16");
+  }
+  if (c.device == Device::kCuda && c.compute == DType::kF32) {
+    Fail("--compute f32: the CUDA backend computes in bf16 or f16");
+  }
+  if (c.device == Device::kCuda && c.kv != c.compute) {
+    Fail("--kv-dtype {}: the CUDA backend holds K/V in its --compute type ({})", kv, compute);
+  }
   RequireDevice(c.device);
   return c;
 }
@@ -55,7 +76,8 @@ ModelRunner::ModelRunner(const Model& model, const DeviceChoice& device, Communi
     : device_(device) {
   BackendOptions o;
   o.name = DeviceName(device.device);
-  o.dtype = device.fp16 ? DType::kF16 : DType::kBf16;
+  o.compute = device.compute;
+  o.kv = device.kv;
   o.local_rank = mpi != nullptr ? LocalRank(*mpi).rank : 0;
   dm_ = NewDeviceModel(model, o);
 }

@@ -25,11 +25,16 @@ Device ParseDevice(std::string_view s);  // "cpu" or "cuda"; else Error
 // True when this build has the CUDA backend.
 bool BuildHasCuda();
 
-// Adds --device (default cpu) and --dtype (the device's weight type: bf16 or fp16).
+// Adds --device (default cpu), --compute (the arithmetic) and --kv-dtype (the K/V cache type).
 void AddDeviceOptions(boost::program_options::options_description& desc);
 struct DeviceChoice {
   Device device = Device::kCpu;
-  bool fp16 = false;  // cuda: weights and activations in fp16 instead of bf16
+  // cpu: f32, or bf16 operands of prefill GEMMs and attention with fp32 accumulation;
+  // cuda: bf16 or f16 weights and activations.
+  DType compute = DType::kBf16;
+  DType kv = DType::kBf16;  // cpu: f32, f16 or bf16; cuda: the compute type
+  // "compute bf16, kv bf16"
+  std::string precision() const;
 };
 // Parses the options and checks that the device can run here: throws Error with one line
 // ("--device cuda: this build has no CUDA support ...", "--device cuda: no CUDA device ...").

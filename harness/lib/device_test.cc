@@ -35,19 +35,24 @@ TEST(DeviceTest, NamesRoundTripAndUnknownNamesAreErrors) {
   for (Device d : {Device::kCpu, Device::kCuda}) EXPECT_EQ(ParseDevice(DeviceName(d)), d);
   const std::string e = ErrorOf([] { ParseDevice("gpu"); });
   EXPECT_NE(e.find("unknown --device 'gpu'"), std::string::npos) << e;
-  const std::string t = ErrorOf([] { DeviceFromOptions(Parse({"--dtype", "fp8"})); });
-  EXPECT_NE(t.find("unknown --dtype 'fp8'"), std::string::npos) << t;
+  const std::string t = ErrorOf([] { DeviceFromOptions(Parse({"--compute", "fp8"})); });
+  EXPECT_NE(t.find("unknown --compute 'fp8'"), std::string::npos) << t;
+  const std::string kv = ErrorOf([] { DeviceFromOptions(Parse({"--kv-dtype", "int4"})); });
+  EXPECT_NE(kv.find("unknown --kv-dtype 'int4'"), std::string::npos) << kv;
+  const std::string f16 = ErrorOf([] { DeviceFromOptions(Parse({"--compute", "f16"})); });
+  EXPECT_NE(f16.find("the CPU computes in f32 or bf16"), std::string::npos) << f16;
 }
 
 TEST(DeviceTest, CpuIsTheDefaultAndAlwaysAvailable) {
   const DeviceChoice c = DeviceFromOptions(Parse({}));
   EXPECT_EQ(c.device, Device::kCpu);
-  EXPECT_FALSE(c.fp16);
+  EXPECT_EQ(c.precision(), "compute bf16, kv bf16");
   EXPECT_NO_THROW(RequireDevice(Device::kCpu));
 }
 
 TEST(DeviceTest, CudaIsAvailableOrAOneLineErrorSayingWhy) {
-  const std::string e = ErrorOf([] { DeviceFromOptions(Parse({"--device", "cuda"})); });
+  const std::string e =
+      ErrorOf([] { DeviceFromOptions(Parse({"--device", "cuda", "--compute", "bf16"})); });
   if (!BuildHasCuda()) {
     EXPECT_NE(e.find("--device cuda: this build has no CUDA support"), std::string::npos) << e;
   } else if (!e.empty()) {  // a CUDA build on a machine without a usable device

@@ -123,6 +123,7 @@ int64_t RunSamples(const Model& model, const std::vector<RunInput>& inputs,
                      {"anchor_positions", AnchorPositionsName(cfg.anchor_positions)},
                      {"anchor_source", AnchorSourceName(cfg.anchor_source)},
                      {"communicator", opts.mpi ? "mpi" : "in-process"}};
+      rec["backend"] = {{"device", opts.device}, {"precision", opts.precision}};
       // One line, one write, flushed: a kill leaves at most one torn line, cut on resume.
       out << rec.dump() << '\n';
       out.flush();

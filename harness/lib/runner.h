@@ -31,6 +31,8 @@ struct RunnerOptions {
   bool per_sample_tokens = true;  // a record's tokens_to_generate overrides gen.max_new_tokens
   int64_t limit = -1;             // at most this many new samples (-1: all)
   Communicator* mpi = nullptr;    // one host per MPI process; null: in-process hosts
+  std::string device = "cpu";     // recorded with every prediction
+  std::string precision;          // the backend's arithmetic and K/V types, recorded likewise
   // Runs one sample (harness/lib/device.h: ModelRunner::RunSample on the chosen backend).
   std::function<SampleResult(std::span<const int32_t> context, std::span<const int32_t> query,
                              const GenerateOptions& gen)>
