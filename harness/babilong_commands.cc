@@ -15,6 +15,7 @@
 #include "babilong/generate.h"
 #include "babilong/metric.h"
 #include "engine/common/error.h"
+#include "engine/common/files.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "harness/cli.h"
@@ -92,17 +93,6 @@ std::string DefaultBooksDir() {
     if (fs::is_directory(p)) return p.string();
   }
   return "data/books";
-}
-
-void WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) Fail("{}: cannot write", tmp.string());
-    f << text;
-    if (!f) Fail("{}: write failed", tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 int RunGenerate(const std::vector<std::string>& args) {
@@ -185,7 +175,7 @@ int RunGenerate(const std::vector<std::string>& args) {
         hi = std::max(hi, r.length);
       }
       const fs::path file = out / (tasks[ti] + "_" + len.name + ".jsonl");
-      WriteFileAtomically(file, text);
+      WriteFileAtomically(file.string(), text);
       std::cout << fmt::format("{} {}: {} samples, {}..{} tokens (limit {}) -> {}\n", tasks[ti],
                                len.name, records.size(), lo, hi, len.tokens, file.string());
     }
@@ -243,8 +233,8 @@ int RunEval(const std::vector<std::string>& args) {
       vm.count("out") ? fs::path(vm["out"].as<std::string>()) : files[0].parent_path();
   if (!out.empty()) fs::create_directories(out);
   const std::string csv = babilong::SummaryCsv(s);
-  WriteFileAtomically(out / "summary.csv", csv);
-  WriteFileAtomically(out / "summary.json", babilong::SummaryJson(s));
+  WriteFileAtomically((out / "summary.csv").string(), csv);
+  WriteFileAtomically((out / "summary.json").string(), babilong::SummaryJson(s));
   std::cout << csv;
   std::cerr << fmt::format("eval-babilong: {} predictions, match {}; wrote {} and {}\n",
                            preds.size(), babilong::MatchModeName(mode),

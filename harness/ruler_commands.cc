@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/common/error.h"
+#include "engine/common/files.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -95,17 +96,6 @@ std::string Quantiles(std::vector<double> v) {
   if (v.empty()) return "-";
   std::sort(v.begin(), v.end());
   return fmt::format("min {:.4f}  median {:.4f}  max {:.4f}", v.front(), v[v.size() / 2], v.back());
-}
-
-void WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) Fail("cannot write {}", tmp.string());
-    out << text;
-    if (!out) Fail("error writing {}", tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 int RunGenerateRuler(const std::vector<std::string>& args) {
@@ -278,27 +268,16 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
       opt.threads = threads;
       auto counter = [&](std::string_view text) { return ruler::CountTokens(*tok, text); };
       auto gen = ruler::MakeGenerator(*spec, data, length, counter, seed);
-      // Streamed to FILE.tmp, renamed when complete.
+      // Streamed to a temporary file, renamed when complete.
       const fs::path file = out_dir / std::to_string(length) / (std::string(spec->name) + ".jsonl");
-      const fs::path tmp = file.string() + ".tmp";
-      std::ofstream out(tmp, std::ios::binary);
-      if (!out) Fail("cannot write {}", tmp.string());
+      AtomicFileWriter out(file.string());
       auto sink = [&](ruler::Sample&& s) {
-        out << ruler::SampleJson(*spec, length, s)
-                   .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-            << '\n';
+        out.out() << ruler::SampleJson(*spec, length, s)
+                         .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                  << '\n';
       };
-      ruler::TaskStats stats;
-      try {
-        stats = ruler::GenerateTask(*spec, *gen, *tok, opt, sink);
-        out.close();
-        if (!out) Fail("error writing {}", tmp.string());
-      } catch (...) {
-        out.close();
-        fs::remove(tmp);
-        throw;
-      }
-      fs::rename(tmp, file);
+      const ruler::TaskStats stats = ruler::GenerateTask(*spec, *gen, *tok, opt, sink);
+      out.Commit();
       std::cout << fmt::format("{} @{}: {} samples -> {} ({} {} for sample 0; {:.1f} s, {} tokenizations)\n"
                                "    (length + tokens_to_generate) / limit: {}{}\n",
                                spec->name, length, samples, file.string(), stats.probe_size,
@@ -370,9 +349,9 @@ int RunEval(const std::vector<std::string>& args) {
   const fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>())
                                        : fs::absolute(files.front()).parent_path();
   fs::create_directories(out);
-  WriteFileAtomically(out / "summary.csv", ruler::SummaryCsv(scores));
+  WriteFileAtomically((out / "summary.csv").string(), ruler::SummaryCsv(scores));
   const auto summary = ruler::SummaryJson(scores);
-  WriteFileAtomically(out / "summary.json", summary.dump(2) + "\n");
+  WriteFileAtomically((out / "summary.json").string(), summary.dump(2) + "\n");
 
   std::cout << fmt::format("{:<18} {:<18} {:>8} {:>10}\n", "task", "metric", "score", "nulls");
   for (const auto& s : scores) {

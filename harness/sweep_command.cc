@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "engine/common/error.h"
+#include "engine/common/files.h"
 #include "engine/common/mapped_file.h"
 #include "engine/dist/mpi_communicator.h"
 #include "harness/cli.h"
@@ -172,21 +173,11 @@ void Generate(const SweepConfig& cfg, const SweepModel& model, const SweepBenchm
   std::ofstream(stamp) << want.dump(2) << "\n";
 }
 
-void WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) Fail("{}: cannot write", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
 void Score(const fs::path& dir) {
   const auto preds = ruler::ReadPredictions((dir / "pred.jsonl").string());
   const auto scores = ruler::ScorePredictions(preds, ruler::GlobalMetrics(), {});
-  WriteFileAtomically(dir / "summary.csv", ruler::SummaryCsv(scores));
-  WriteFileAtomically(dir / "summary.json", ruler::SummaryJson(scores).dump(2) + "\n");
+  WriteFileAtomically((dir / "summary.csv").string(), ruler::SummaryCsv(scores));
+  WriteFileAtomically((dir / "summary.json").string(), ruler::SummaryJson(scores).dump(2) + "\n");
 }
 
 int RunSweep(const std::vector<std::string>& args) {
@@ -322,13 +313,13 @@ int RunSweep(const std::vector<std::string>& args) {
            {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});
       // After every unit, so that a killed sweep still records the runs it finished.
-      WriteFileAtomically(manifest_path, manifest.dump(2) + "\n");
+      WriteFileAtomically(manifest_path.string(), manifest.dump(2) + "\n");
     }
     if (limit >= 0 && ran_total >= limit) break;
   }
   progress.Done();
   manifest["finished"] = Now();
-  WriteFileAtomically(manifest_path, manifest.dump(2) + "\n");
+  WriteFileAtomically(manifest_path.string(), manifest.dump(2) + "\n");
   std::cerr << "sweep: " << ran_total << " samples run; results in " << out.string() << "\n";
   return 0;
 }

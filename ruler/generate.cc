@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 #include "ruler/rng.h"
 #include "ruler/text.h"
 
@@ -44,10 +45,10 @@ std::pair<std::string, std::string> PromptFrame::Assemble(const TaskPrompt& p) c
   std::string context = p.context_part;
   std::string query = p.query_part;
   if (strips_leading) {
-    const std::string s = PyStrip(context + "\x01");  // strip the front only
+    const std::string s(utf8::PyStrip(context + "\x01"));  // strip the front only
     context = s.substr(0, s.size() - 1);
   }
-  if (strips_trailing) query = PyRstrip(query);
+  if (strips_trailing) query = std::string(utf8::PyRstrip(query));
   return {head + context, query + tail + p.answer_prefix};
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 #include "ruler/tasks.h"
 #include "ruler/text.h"
 
@@ -31,7 +32,7 @@ std::vector<std::vector<std::string>> References(const std::vector<Prediction>& 
 
 // r.lower() in pred.lower(), with pred already lowered.
 bool Contains(const std::string& pred_lower, const std::string& ref) {
-  return pred_lower.find(PyLower(ref)) != std::string::npos;
+  return pred_lower.find(utf8::PyLower(ref)) != std::string::npos;
 }
 
 void CheckShapes(const std::vector<std::string>& preds,
@@ -98,11 +99,11 @@ std::string DefaultMetricForTask(std::string_view task) {
 }
 
 std::string CleanPrediction(std::string_view pred) {
-  std::string s = PyStrip(pred);
+  std::string s(utf8::PyStrip(pred));
   for (char& c : s) {
     if (static_cast<unsigned char>(c) < 0x20) c = '\n';
   }
-  return PyStrip(s);
+  return std::string(utf8::PyStrip(s));
 }
 
 double StringMatchAll(const std::vector<std::string>& preds,
@@ -111,7 +112,7 @@ double StringMatchAll(const std::vector<std::string>& preds,
   // Same operation order as the reference: sum(sum(hits) / len(ref)) / len(preds) * 100.
   double total = 0;
   for (size_t i = 0; i < preds.size(); ++i) {
-    const std::string lower = PyLower(preds[i]);
+    const std::string lower = utf8::PyLower(preds[i]);
     double hits = 0;
     for (const std::string& r : refs[i]) hits += Contains(lower, r) ? 1.0 : 0.0;
     total += hits / static_cast<double>(refs[i].size());
@@ -124,7 +125,7 @@ double StringMatchPart(const std::vector<std::string>& preds,
   CheckShapes(preds, refs);
   double total = 0;
   for (size_t i = 0; i < preds.size(); ++i) {
-    const std::string lower = PyLower(preds[i]);
+    const std::string lower = utf8::PyLower(preds[i]);
     double best = 0;
     for (const std::string& r : refs[i]) best = std::max(best, Contains(lower, r) ? 1.0 : 0.0);
     total += best;
@@ -152,7 +153,7 @@ std::vector<Prediction> ReadPredictions(const std::string& path) {
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
-    if (PyStrip(line).empty()) continue;
+    if (utf8::PyStrip(line).empty()) continue;
     Prediction p;
     try {
       p.record = nlohmann::json::parse(line);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/random.h"
+
 namespace starattn::testing {
 
 // ---- Tolerance policy -------------------------------------------------------------------------
@@ -37,16 +39,13 @@ bool AllClose(const float* got, const float* ref, size_t n, Tolerance tol, const
 // ---- Reproducible inputs ----------------------------------------------------------------------
 // Own float mapping (std distributions differ across standard libraries). Seeds are printed by
 // the test through SCOPED_TRACE(SeedTrace(seed)).
-class Rng {
+class Rng : public SplitMix64 {
  public:
-  explicit Rng(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t NextU64();
+  explicit Rng(uint64_t seed) : SplitMix64(seed * kGamma + 1) {}
+  using SplitMix64::Uniform;  // [0, 1)
   // Uniform in [lo, hi).
   float Uniform(float lo, float hi);
   std::vector<float> UniformVector(size_t n, float lo, float hi);
-
- private:
-  uint64_t state_;
 };
 std::string SeedTrace(uint64_t seed);
 

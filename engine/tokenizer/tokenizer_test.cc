@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/common/error.h"
+#include "engine/common/hash.h"
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/io/gguf.h"
@@ -46,15 +47,6 @@ std::string Escape(std::string_view s) {
     }
   }
   return out;
-}
-
-uint64_t Fnv1a64(std::string_view data) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (const char c : data) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
 }
 
 json ReadJson(const std::string& path) { return json::parse(ReadFileToString(path)); }

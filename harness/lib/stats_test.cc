@@ -11,17 +11,6 @@
 namespace starattn::stats {
 namespace {
 
-TEST(StatsTest, SplitMixBelowIsInRangeAndCoversIt) {
-  SplitMix64 rng(7);
-  std::vector<int> counts(5, 0);
-  for (int i = 0; i < 5000; ++i) {
-    const uint64_t k = rng.Below(5);
-    ASSERT_LT(k, 5u);
-    ++counts[k];
-  }
-  for (const int c : counts) EXPECT_NEAR(c, 1000, 150);
-}
-
 TEST(StatsTest, QuantileInterpolatesLikeNumpy) {
   const std::vector<double> v = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(QuantileSorted(v, 0), 1);
