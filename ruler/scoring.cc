@@ -4,8 +4,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "engine/common/error.h"
@@ -142,51 +140,6 @@ std::string PyFloatRepr(double x) {
   std::string s = fmt::format("{}", x);
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
-}
-
-std::vector<Prediction> ReadPredictions(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot read {}", path);
-  const std::string stem = std::filesystem::path(path).stem().string();
-  std::vector<Prediction> out;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (utf8::PyStrip(line).empty()) continue;
-    Prediction p;
-    try {
-      p.record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      Fail("{}:{}: not JSON: {}", path, line_no, e.what());
-    }
-    const nlohmann::json& j = p.record;
-    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line_no);
-    if (!j.contains("pred") || !j["pred"].is_string()) {
-      Fail("{}:{}: no string field \"pred\"", path, line_no);
-    }
-    p.pred = j["pred"].get<std::string>();
-    const char* ref_key = j.contains("outputs") ? "outputs" : j.contains("output") ? "output" : nullptr;
-    if (ref_key == nullptr) Fail("{}:{}: no field \"outputs\" (or \"output\")", path, line_no);
-    const nlohmann::json& refs = j[ref_key];
-    if (refs.is_string()) {
-      p.references = {refs.get<std::string>()};
-    } else if (refs.is_array() && std::all_of(refs.begin(), refs.end(),
-                                               [](const auto& r) { return r.is_string(); })) {
-      p.references = refs.get<std::vector<std::string>>();
-    } else {
-      Fail("{}:{}: \"{}\" must be a string or a list of strings", path, line_no, ref_key);
-    }
-    p.task = j.contains("task") && j["task"].is_string() ? j["task"].get<std::string>() : stem;
-    p.index = j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>()
-                                                                     : line_no - 1;
-    if (j.contains("length_limit") && j["length_limit"].is_number_integer()) {
-      p.length_limit = j["length_limit"].get<int64_t>();
-    }
-    out.push_back(std::move(p));
-  }
-  if (in.bad()) Fail("error reading {}", path);
-  return out;
 }
 
 std::vector<TaskScore> ScorePredictions(const std::vector<Prediction>& predictions,
