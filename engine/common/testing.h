@@ -2,6 +2,7 @@
 // locations of fixtures, the shared data and the default model.
 #pragma once
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/error.h"
 #include "engine/common/random.h"
 
 namespace starattn::testing {
@@ -48,6 +50,22 @@ class Rng : public SplitMix64 {
   std::vector<float> UniformVector(size_t n, float lo, float hi);
 };
 std::string SeedTrace(uint64_t seed);
+
+// ---- Errors -----------------------------------------------------------------------------------
+// Matches a callable that throws starattn::Error whose message is one line containing every
+// needle:  EXPECT_THAT([&] { Parse(path); }, ThrowsOneLineError(path + ":3:", "invalid JSON"));
+template <typename... Needles>
+auto ThrowsOneLineError(const Needles&... needles) {
+  return ::testing::ThrowsMessage<Error>(::testing::AllOf(
+      ::testing::Not(::testing::HasSubstr("\n")), ::testing::HasSubstr(std::string(needles))...));
+}
+// The same, and the message starts with `prefix` (the file it names: path + ": ").
+template <typename... Needles>
+auto ThrowsOneLineErrorAt(const std::string& prefix, const Needles&... needles) {
+  return ::testing::ThrowsMessage<Error>(
+      ::testing::AllOf(::testing::StartsWith(prefix), ::testing::Not(::testing::HasSubstr("\n")),
+                       ::testing::HasSubstr(std::string(needles))...));
+}
 
 // ---- Locations --------------------------------------------------------------------------------
 // <source>/tests/fixtures/<name>
