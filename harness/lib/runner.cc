@@ -1,6 +1,7 @@
 #include "harness/lib/runner.h"
 
 #include <chrono>
+#include <iostream>
 #include <set>
 #include <type_traits>
 
@@ -165,7 +166,13 @@ SampleRunner::SampleRunner(const DeviceChoice& device, Communicator* mpi)
 }
 
 SampleRunner::~SampleRunner() {
-  if (mpi_ != nullptr) SendStop(*mpi_);
+  if (mpi_ == nullptr) return;
+  try {
+    SendStop(*mpi_);
+  } catch (const std::exception& e) {
+    // Already unwinding from an error, or MPI is gone: mpirun ends the other ranks.
+    std::cerr << "starattn: could not tell the other ranks to stop: " << e.what() << "\n";
+  }
 }
 
 const Model& SampleRunner::Load(const std::string& path) {
