@@ -57,12 +57,8 @@ TEST(BabiParse, RejectsMalformedLines) {
   EXPECT_THROW(ParseBabi("2 A.\n", "x"), Error);                         // no story start
   EXPECT_THROW(ParseBabi("1 A.\n2 Where?\t\t1\n", "x"), Error);          // no answer
   EXPECT_THROW(ParseBabi("1 A.\n2 Where?\tx\t5\n", "x"), Error);         // forward support
-  try {
-    ParseBabi("1 A.\n3 B.\n", "file.txt");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("file.txt:2"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT([] { ParseBabi("1 A.\n3 B.\n", "file.txt"); },
+              testing::ThrowsOneLineError("file.txt:2"));
 }
 
 TEST(BabiParse, TaskNames) {

@@ -8,6 +8,8 @@
 #include "babilong/prompts.h"
 #include "babilong/world.h"
 #include "engine/common/error.h"
+#include "engine/common/hash.h"
+#include "engine/common/utf8.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -26,19 +28,6 @@ std::string JoinSpace(const std::vector<std::string>& pieces) {
     out += p;
   }
   return out;
-}
-
-// Removes a multi-byte UTF-8 sequence cut short at the end of `s`.
-void DropIncompleteUtf8Tail(std::string& s) {
-  size_t i = s.size(), cont = 0;
-  while (i > 0 && cont < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) {
-    --i;
-    ++cont;
-  }
-  if (i == 0) return;
-  const unsigned char lead = static_cast<unsigned char>(s[i - 1]);
-  const size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-  if (lead >= 0xC0 && cont < need) s.resize(i - 1);
 }
 
 // Consecutive background sentences from a start position, with their token counts, extended on
@@ -227,8 +216,10 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
         continue;
       }
       const int64_t keep = budget - total;  // cut the last sentence at a token boundary
-      std::string cut = tok_.Decode(std::span<const int32_t>(ids.data(), keep), false);
-      DropIncompleteUtf8Tail(cut);  // a byte-level token boundary can split a character
+      const std::string decoded =
+          tok_.Decode(std::span<const int32_t>(ids.data(), keep), false);
+      // A byte-level token boundary can split a character: drop it.
+      const std::string cut(utf8::WithoutCutLastChar(decoded));
       const size_t first = cut.find_first_not_of(' ');
       if (first != std::string::npos) background.push_back(cut.substr(first));
       total = budget;
@@ -282,7 +273,7 @@ SamplePool::SamplePool(const std::string& task, const std::string& babi_dir, uin
   file_samples_ = ReadBabiFile(FindBabiTestFile(babi_dir, task));
   order_.resize(file_samples_.size());
   for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int>(i);
-  Rng rng(StreamSeed({seed, HashName(task), HashName("order")}));
+  Rng rng(StreamSeed({seed, Fnv1a64(task), Fnv1a64("order")}));
   rng.Shuffle(order_);
 }
 
@@ -305,7 +296,7 @@ std::vector<Record> GenerateTaskLength(const SampleBuilder& builder, const Sampl
     const std::optional<BabiSample> s = pool.Get(i);
     if (!s) break;
     Rng rng(StreamSeed(
-        {seed, HashName(task), static_cast<uint64_t>(limit.tokens), static_cast<uint64_t>(i)}));
+        {seed, Fnv1a64(task), static_cast<uint64_t>(limit.tokens), static_cast<uint64_t>(i)}));
     std::optional<Record> r = builder.Build(*s, task, limit, rng);
     if (!r) {
       ++skipped;

@@ -127,52 +127,6 @@ bool CompareAnswers(std::string_view target, std::string_view output, std::strin
   return found.size() == 1 && *found.begin() == t;
 }
 
-Prediction ParsePrediction(std::string_view json_line, const std::string& where,
-                           const std::string& default_task) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_line);
-  } catch (const nlohmann::json::exception& e) {
-    Fail("{}: not JSON: {}", where, e.what());
-  }
-  if (!j.is_object()) Fail("{}: expected a JSON object", where);
-  Prediction p;
-  auto str = [&](const char* key) -> std::string {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return "";
-    if (!it->is_string()) Fail("{}: \"{}\" is not a string", where, key);
-    return it->get<std::string>();
-  };
-  if (!j.contains("pred")) Fail("{}: no \"pred\" field", where);
-  p.pred = str("pred");
-  const auto outs = j.find("outputs");
-  if (outs == j.end() || !outs->is_array() || outs->empty() || !(*outs)[0].is_string()) {
-    Fail("{}: \"outputs\" must be a non-empty list of strings", where);
-  }
-  p.target = (*outs)[0].get<std::string>();
-  p.task = str("task");
-  if (p.task.empty()) p.task = default_task;
-  if (p.task.empty()) Fail("{}: no \"task\" field (pass --task)", where);
-  TaskNumber(p.task);
-  p.question = j.contains("question") ? str("question") : str("input_query");
-  if (const auto it = j.find("length_limit"); it != j.end() && it->is_number_integer()) {
-    p.length_limit = it->get<int64_t>();
-  }
-  p.length_name = str("length_name");
-  if (p.length_name.empty()) {
-    if (p.length_limit < 0) {
-      p.length_name = "all";
-    } else if (p.length_limit % 1000000 == 0 && p.length_limit > 0) {
-      p.length_name = std::to_string(p.length_limit / 1000000) + "M";
-    } else if (p.length_limit % 1000 == 0) {
-      p.length_name = std::to_string(p.length_limit / 1000) + "k";
-    } else {
-      p.length_name = std::to_string(p.length_limit);
-    }
-  }
-  return p;
-}
-
 Summary Summarize(const std::vector<Prediction>& preds, MatchMode mode) {
   Summary s;
   s.mode = mode;

@@ -41,17 +41,11 @@ bool CompareAnswers(std::string_view target, std::string_view output, std::strin
 struct Prediction {
   std::string task;
   int64_t length_limit = -1;  // tokens; -1 when unknown
-  std::string length_name;    // "4k"; derived from length_limit when absent
+  std::string length_name;    // "4k" (the harness reads records: harness/lib/records.h)
   std::string pred;
   std::string target;  // outputs[0]
   std::string question;
 };
-
-// One JSONL line of a predictions file: needs "pred" and "outputs", and "task" (unless
-// `default_task` is given); the question comes from "question", else from "input_query";
-// the length from "length_name" / "length_limit". Throws Error naming `where` on a bad line.
-Prediction ParsePrediction(std::string_view json_line, const std::string& where,
-                           const std::string& default_task = "");
 
 struct Cell {
   int64_t n = 0;

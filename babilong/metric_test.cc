@@ -89,27 +89,29 @@ TEST(BabilongMetric, LabelsPerTask) {
   EXPECT_THROW(TaskLabels("qa21"), Error);
 }
 
-std::string Line(const std::string& task, int64_t limit, const std::string& target,
-                 const std::string& pred, const std::string& question = "Where is Mary?") {
-  nlohmann::json j = {{"task", task},
-                      {"length_limit", limit},
-                      {"outputs", {target}},
-                      {"pred", pred},
-                      {"question", question}};
-  return j.dump();
+Prediction Pred(const std::string& task, int64_t limit, const std::string& target,
+                const std::string& pred, const std::string& question = "Where is Mary?") {
+  Prediction p;
+  p.task = task;
+  p.length_limit = limit;
+  p.length_name = std::to_string(limit / 1000) + "k";
+  p.target = target;
+  p.pred = pred;
+  p.question = question;
+  return p;
 }
 
 TEST(BabilongMetric, SummaryCountsAccuracyAndAverages) {
   std::vector<Prediction> p;
-  auto add = [&](const std::string& line) { p.push_back(ParsePrediction(line, "t")); };
+  auto add = [&](Prediction x) { p.push_back(std::move(x)); };
   // 4k: qa1 3/4, qa2 1/2; 1k: qa1 1/1
-  add(Line("qa1", 4000, "garden", "garden"));
-  add(Line("qa1", 4000, "garden", "The garden."));
-  add(Line("qa1", 4000, "kitchen", "kitchen"));
-  add(Line("qa1", 4000, "kitchen", ""));
-  add(Line("qa2", 4000, "office", "office", "Where is the milk?"));
-  add(Line("qa2", 4000, "office", "hallway", "Where is the milk?"));
-  add(Line("qa1", 1000, "office", "office"));
+  add(Pred("qa1", 4000, "garden", "garden"));
+  add(Pred("qa1", 4000, "garden", "The garden."));
+  add(Pred("qa1", 4000, "kitchen", "kitchen"));
+  add(Pred("qa1", 4000, "kitchen", ""));
+  add(Pred("qa2", 4000, "office", "office", "Where is the milk?"));
+  add(Pred("qa2", 4000, "office", "hallway", "Where is the milk?"));
+  add(Pred("qa1", 1000, "office", "office"));
   const Summary s = Summarize(p, MatchMode::kWord);
   EXPECT_EQ(s.lengths, (std::vector<std::string>{"1k", "4k"}));
   EXPECT_EQ(s.tasks, (std::vector<std::string>{"qa1", "qa2"}));
@@ -136,38 +138,15 @@ TEST(BabilongMetric, SummaryCountsAccuracyAndAverages) {
 TEST(BabilongMetric, LeaderboardAverageNeedsQa1To5) {
   std::vector<Prediction> p;
   for (int t = 1; t <= 5; ++t) {
-    p.push_back(ParsePrediction(
-        Line("qa" + std::to_string(t), 2000, "office", t <= 2 ? "office" : "no"), "t"));
+    p.push_back(Pred("qa" + std::to_string(t), 2000, "office", t <= 2 ? "office" : "no"));
   }
-  p.push_back(ParsePrediction(Line("qa6", 2000, "yes", "yes", "Is Mary in the office?"), "t"));
+  p.push_back(Pred("qa6", 2000, "yes", "yes", "Is Mary in the office?"));
   const Summary s = Summarize(p, MatchMode::kWord);
   EXPECT_DOUBLE_EQ(s.mean_qa1_5.at("2k"), 40.0);
   EXPECT_NEAR(s.mean_all.at("2k"), 50.0, 1e-12);
   EXPECT_NE(SummaryCsv(s).find("avg_qa1-qa5\n2k,100.00,100.00,0.00,0.00,0.00,100.00,50.00,40.00\n"),
             std::string::npos)
       << SummaryCsv(s);
-}
-
-TEST(BabilongMetric, ParsePredictionFieldsAndErrors) {
-  const Prediction p = ParsePrediction(
-      R"({"pred":"x","outputs":["garden"],"task":"qa1","input_query":"Question: Where is Mary?","length_limit":16000})",
-      "f:1");
-  EXPECT_EQ(p.question, "Question: Where is Mary?");
-  EXPECT_EQ(p.length_name, "16k");
-  EXPECT_EQ(ParsePrediction(R"({"pred":"x","outputs":["a"]})", "f:1", "qa2").task, "qa2");
-  EXPECT_EQ(ParsePrediction(R"({"pred":"x","outputs":["a"],"task":"qa1","length_limit":4096})", "f")
-                .length_name,
-            "4096");
-  EXPECT_THROW(ParsePrediction("{", "f:1"), Error);
-  EXPECT_THROW(ParsePrediction(R"({"outputs":["a"],"task":"qa1"})", "f:1"), Error);  // no pred
-  EXPECT_THROW(ParsePrediction(R"({"pred":"a","outputs":[],"task":"qa1"})", "f:1"), Error);
-  EXPECT_THROW(ParsePrediction(R"({"pred":"a","outputs":["a"]})", "f:1"), Error);  // no task
-  EXPECT_THROW(ParsePrediction(R"({"pred":"a","outputs":["a"],"task":"qa99"})", "f:1"), Error);
-  try {
-    ParsePrediction(R"({"outputs":["a"],"task":"qa1"})", "preds.jsonl:7");
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("preds.jsonl:7"), std::string::npos);
-  }
 }
 
 }  // namespace

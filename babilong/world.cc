@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "engine/common/error.h"
+#include "engine/common/hash.h"
 
 namespace starattn::babilong {
 namespace {
@@ -359,7 +360,7 @@ std::string FormatStory(const std::vector<StoryLine>& story) {
 
 BabiSample GenerateSample(int task, uint64_t seed, int i) {
   Rng rng(StreamSeed(
-      {seed, HashName("qa" + std::to_string(task)), HashName("story"), static_cast<uint64_t>(i)}));
+      {seed, Fnv1a64("qa" + std::to_string(task)), Fnv1a64("story"), static_cast<uint64_t>(i)}));
   const std::vector<StoryLine> story = GenerateStory(task, rng);
   std::vector<int> questions;
   for (size_t k = 0; k < story.size(); ++k) {

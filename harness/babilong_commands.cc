@@ -6,19 +6,15 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <set>
 
-#include "babilong/babi.h"
-#include "babilong/books.h"
-#include "babilong/generate.h"
 #include "babilong/metric.h"
 #include "engine/common/error.h"
-#include "engine/io/gguf.h"
-#include "engine/tokenizer/tokenizer.h"
+#include "engine/common/files.h"
 #include "harness/cli.h"
+#include "harness/lib/datagen.h"
 #include "harness/lib/jsonl.h"
+#include "harness/lib/records.h"
 #include "ruler/scoring.h"
 
 namespace po = boost::program_options;
@@ -26,84 +22,6 @@ namespace fs = std::filesystem;
 
 namespace starattn::cli {
 namespace {
-
-
-// The tokenizer of --model (a .gguf file or a Hugging Face folder with tokenizer.json) or of
-// --tokenizer (a tokenizer.json or a .gguf file); the model's weights are not loaded.
-std::unique_ptr<Tokenizer> LoadTokenizer(const po::variables_map& vm) {
-  const bool has_model = vm.count("model") != 0, has_tok = vm.count("tokenizer") != 0;
-  if (has_model == has_tok) Fail("give exactly one of --model and --tokenizer");
-  const std::string path = vm[has_model ? "model" : "tokenizer"].as<std::string>();
-  if (fs::is_directory(path)) {
-    const fs::path tj = fs::path(path) / "tokenizer.json";
-    if (!fs::exists(tj)) Fail("{}: no tokenizer.json in the folder", path);
-    return Tokenizer::FromJsonFile(tj.string());
-  }
-  if (!fs::exists(path)) Fail("{}: no such file", path);
-  if (path.ends_with(".gguf")) return Tokenizer::FromGguf(GgufFile::Open(path));
-  return Tokenizer::FromJsonFile(path);
-}
-
-// "all", "qa1..qa5" / "qa1-qa5", and comma- or space-separated names.
-std::vector<std::string> ParseTasks(const std::vector<std::string>& args, bool have_files) {
-  std::vector<std::string> out;
-  for (const std::string& arg : args) {
-    size_t start = 0;
-    while (start <= arg.size()) {
-      size_t end = arg.find(',', start);
-      if (end == std::string::npos) end = arg.size();
-      const std::string item = arg.substr(start, end - start);
-      start = end + 1;
-      if (item.empty()) continue;
-      if (item == "all") {
-        for (int t = 1; t <= (have_files ? 20 : 5); ++t) out.push_back("qa" + std::to_string(t));
-        continue;
-      }
-      size_t dots = item.find("..");
-      const size_t sep_len = dots != std::string::npos ? 2 : 1;
-      if (dots == std::string::npos) dots = item.find('-');
-      if (dots != std::string::npos) {
-        const int a = babilong::TaskNumber(item.substr(0, dots));
-        const int b = babilong::TaskNumber(item.substr(dots + sep_len));
-        if (a > b) Fail("empty task range '{}'", item);
-        for (int t = a; t <= b; ++t) out.push_back("qa" + std::to_string(t));
-        continue;
-      }
-      babilong::TaskNumber(item);
-      out.push_back(item);
-    }
-  }
-  std::vector<std::string> unique;
-  for (const auto& t : out) {
-    if (std::find(unique.begin(), unique.end(), t) == unique.end()) unique.push_back(t);
-  }
-  if (unique.empty()) Fail("no tasks given");
-  return unique;
-}
-
-// --books default: data/books under the working directory, else beside the binary's parent
-// (build/starattn -> <repo>/data/books).
-std::string DefaultBooksDir() {
-  if (fs::is_directory("data/books")) return "data/books";
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path p = exe.parent_path().parent_path() / "data" / "books";
-    if (fs::is_directory(p)) return p.string();
-  }
-  return "data/books";
-}
-
-void WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) Fail("{}: cannot write", tmp.string());
-    f << text;
-    if (!f) Fail("{}: write failed", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 int RunGenerate(const std::vector<std::string>& args) {
   po::options_description desc("generate-babilong options");
@@ -138,58 +56,19 @@ int RunGenerate(const std::vector<std::string>& args) {
           "         [--babi DIR] [--books DIR]")) {
     return 0;
   }
-  const int samples = vm["samples"].as<int>();
-  if (samples <= 0) Fail("--samples must be positive, got {}", samples);
-  const uint64_t seed = vm["seed"].as<uint64_t>();
-  const std::string babi_dir = vm.count("babi") ? vm["babi"].as<std::string>() : "";
-  const std::vector<std::string> tasks =
-      ParseTasks(vm["tasks"].as<std::vector<std::string>>(), !babi_dir.empty());
-  std::vector<babilong::Length> lengths;
-  for (const auto& l : vm["lengths"].as<std::vector<std::string>>()) {
-    lengths.push_back(babilong::ParseLength(l));
-  }
-  // Validate everything that can fail before the slow part.
-  std::vector<babilong::SamplePool> pools;
-  for (const auto& t : tasks) pools.emplace_back(t, babi_dir, seed);
-  const std::unique_ptr<Tokenizer> tok = LoadTokenizer(vm);
-  const babilong::PromptFrame frame =
-      babilong::MakePromptFrame(*tok, vm["template"].as<std::string>());
-  const bool need_books =
-      std::any_of(lengths.begin(), lengths.end(), [](const auto& l) { return l.tokens > 0; });
-  std::vector<babilong::Book> books;
-  if (need_books) {
-    books =
-        babilong::LoadBooks(vm.count("books") ? vm["books"].as<std::string>() : DefaultBooksDir());
-  } else {
-    books.push_back({"none", {"(unused)"}});
-  }
-  const babilong::SampleBuilder builder(*tok, frame, books);
-
-  const fs::path out = vm["out"].as<std::string>();
-  fs::create_directories(out);
-  std::cerr << fmt::format("generate-babilong: template {}, {} books, source {}\n", frame.name,
-                           need_books ? books.size() : 0,
-                           babi_dir.empty() ? "built-in generator" : babi_dir);
-  for (size_t ti = 0; ti < tasks.size(); ++ti) {
-    for (const auto& len : lengths) {
-      const std::vector<babilong::Record> records =
-          babilong::GenerateTaskLength(builder, pools[ti], tasks[ti], len, samples, seed);
-      std::string text;
-      int64_t lo = INT64_MAX, hi = 0;
-      for (const auto& r : records) {
-        // Invalid UTF-8 in a user's book becomes U+FFFD rather than an error.
-        text += babilong::RecordToJson(r).dump(-1, ' ', false,
-                                               nlohmann::json::error_handler_t::replace) +
-                "\n";
-        lo = std::min(lo, r.length);
-        hi = std::max(hi, r.length);
-      }
-      const fs::path file = out / (tasks[ti] + "_" + len.name + ".jsonl");
-      WriteFileAtomically(file, text);
-      std::cout << fmt::format("{} {}: {} samples, {}..{} tokens (limit {}) -> {}\n", tasks[ti],
-                               len.name, records.size(), lo, hi, len.tokens, file.string());
-    }
-  }
+  const bool has_model = vm.count("model") != 0, has_tok = vm.count("tokenizer") != 0;
+  if (has_model == has_tok) Fail("give exactly one of --model and --tokenizer");
+  BabilongDataOptions o;
+  o.tokenizer = vm[has_model ? "model" : "tokenizer"].as<std::string>();
+  o.tasks = SplitList(vm["tasks"].as<std::vector<std::string>>());
+  o.lengths = vm["lengths"].as<std::vector<std::string>>();
+  o.samples = vm["samples"].as<int>();
+  o.seed = vm["seed"].as<uint64_t>();
+  o.chat_template = vm["template"].as<std::string>();
+  o.out = vm["out"].as<std::string>();
+  if (vm.count("babi")) o.babi = vm["babi"].as<std::string>();
+  if (vm.count("books")) o.books = vm["books"].as<std::string>();
+  GenerateBabilongData(o, std::cout);
   return 0;
 }
 
@@ -227,14 +106,16 @@ int RunEval(const std::vector<std::string>& args) {
     }
   }
   std::vector<babilong::Prediction> preds;
+  records::ReadOptions ropts;
+  ropts.default_task = default_task;
   for (const auto& f : files) {
-    std::ifstream in(f);
-    if (!in) Fail("{}: cannot read", f.string());
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      preds.push_back(
-          babilong::ParsePrediction(line, fmt::format("{}:{}", f.string(), n), default_task));
+    const records::RecordFile rf = records::ReadRecords(f.string(), ropts);
+    if (rf.torn_last_line) {
+      std::cerr << "eval-babilong: " << f.string()
+                << ": the last line is incomplete (a run in progress or killed): skipped\n";
+    }
+    for (const records::Record& r : rf.records) {
+      preds.push_back(records::ToBabilongPrediction(r, f.string()));
     }
   }
   if (preds.empty()) Fail("no predictions in the given files");
@@ -243,8 +124,8 @@ int RunEval(const std::vector<std::string>& args) {
       vm.count("out") ? fs::path(vm["out"].as<std::string>()) : files[0].parent_path();
   if (!out.empty()) fs::create_directories(out);
   const std::string csv = babilong::SummaryCsv(s);
-  WriteFileAtomically(out / "summary.csv", csv);
-  WriteFileAtomically(out / "summary.json", babilong::SummaryJson(s));
+  WriteFileAtomically((out / "summary.csv").string(), csv);
+  WriteFileAtomically((out / "summary.json").string(), babilong::SummaryJson(s));
   std::cout << csv;
   std::cerr << fmt::format("eval-babilong: {} predictions, match {}; wrote {} and {}\n",
                            preds.size(), babilong::MatchModeName(mode),
@@ -252,33 +133,10 @@ int RunEval(const std::vector<std::string>& args) {
   return 0;
 }
 
-// The BABILong metric as a `starattn eval` metric: accuracy (x100) of one task's predictions,
-// labels matched as whole words; the question from the record's "question", else "input_query".
-double EvalMetric(const std::vector<ruler::Prediction>& preds) {
-  std::vector<babilong::Prediction> out;
-  out.reserve(preds.size());
-  for (const ruler::Prediction& p : preds) {
-    babilong::Prediction b;
-    b.task = p.task;
-    b.pred = p.pred;
-    if (p.references.empty()) Fail("{} sample {}: no reference answer", p.task, p.index);
-    b.target = p.references[0];
-    for (const char* key : {"question", "input_query"}) {
-      const auto it = p.record.find(key);
-      if (it != p.record.end() && it->is_string()) {
-        b.question = it->get<std::string>();
-        break;
-      }
-    }
-    out.push_back(std::move(b));
-  }
-  return babilong::Accuracy(out, babilong::MatchMode::kWord);
-}
-
 }  // namespace
 
 std::vector<Command> BabilongCommands() {
-  ruler::GlobalMetrics().Add(std::string(ruler::kBabilongMetric), &EvalMetric);
+  records::AddBabilongMetric(ruler::GlobalMetrics());
   return {
       {"generate-babilong", "write BABILong task files (bAbI facts in book prose, model-sized)",
        RunGenerate},

@@ -4,10 +4,10 @@
 
 #include <boost/program_options.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "engine/common/error.h"
+#include "engine/common/files.h"
 #include "harness/cli.h"
 #include "harness/lib/compare.h"
 #include "harness/lib/jsonl.h"
@@ -21,16 +21,6 @@ namespace fs = std::filesystem;
 
 namespace starattn::cli {
 namespace {
-
-void WriteText(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) Fail("{}: write failed", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 void CheckBootstrap(const stats::BootstrapOptions& b) {
   if (!(b.confidence > 0 && b.confidence < 1)) {
@@ -108,13 +98,13 @@ int ReportMain(const std::vector<std::string>& args) {
   const std::string md = report::RenderMarkdown(rep, plots.links);
   std::vector<std::string> written;
   if (format != "csv") {
-    WriteText(out / "report.md", md);
+    WriteFileAtomically((out / "report.md").string(), md);
     written.push_back("report.md");
   }
   if (format != "md") {
-    WriteText(out / "scores.csv", report::ScoresCsv(rep));
-    WriteText(out / "deltas.csv", report::DeltasCsv(rep));
-    WriteText(out / "timing.csv", report::TimingCsv(rep));
+    WriteFileAtomically((out / "scores.csv").string(), report::ScoresCsv(rep));
+    WriteFileAtomically((out / "deltas.csv").string(), report::DeltasCsv(rep));
+    WriteFileAtomically((out / "timing.csv").string(), report::TimingCsv(rep));
     written.insert(written.end(), {"scores.csv", "deltas.csv", "timing.csv"});
   }
   std::cout << md;
@@ -178,7 +168,7 @@ int CompareMain(const std::vector<std::string>& args) {
     if (const fs::path parent = fs::path(path).parent_path(); !parent.empty()) {
       fs::create_directories(parent);
     }
-    WriteText(path, report::CompareJson(r, opts, base, cand).dump(2) + "\n");
+    WriteFileAtomically(path, report::CompareJson(r, opts, base, cand).dump(2) + "\n");
   }
   return r.regression ? report::kCompareRegression : report::kComparePass;
 }

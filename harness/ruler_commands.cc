@@ -2,49 +2,24 @@
 // scorer (ruler/generate.h, ruler/scoring.h).
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <boost/program_options.hpp>
-#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
-#include <optional>
-#include <thread>
 
 #include "engine/common/error.h"
-#include "engine/io/gguf.h"
-#include "engine/tokenizer/chat_template.h"
-#include "engine/tokenizer/tokenizer.h"
+#include "engine/common/files.h"
 #include "harness/cli.h"
+#include "harness/lib/datagen.h"
 #include "harness/lib/jsonl.h"
-#include "ruler/data.h"
-#include "ruler/generate.h"
+#include "harness/lib/records.h"
 #include "ruler/scoring.h"
-#include "ruler/tasks.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace starattn::cli {
 namespace {
-
-
-// Values of a multi-token option, commas also separating.
-std::vector<std::string> SplitList(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const std::string& v : values) {
-    size_t pos = 0;
-    while (pos <= v.size()) {
-      size_t comma = v.find(',', pos);
-      if (comma == std::string::npos) comma = v.size();
-      if (comma > pos) out.push_back(v.substr(pos, comma - pos));
-      pos = comma + 1;
-    }
-  }
-  return out;
-}
 
 // "4096", "4k", "128K" -> tokens.
 int64_t ParseLength(const std::string& s) {
@@ -63,49 +38,6 @@ int64_t ParseLength(const std::string& s) {
   }
   if (v <= 0) Fail("--lengths: '{}' must be positive", s);
   return v;
-}
-
-// data/<name> under the working directory, else beside the binary's parent (build/../data).
-std::string DefaultDataDir(const std::string& name) {
-  const fs::path cwd_candidate = fs::path("data") / name;
-  if (fs::exists(cwd_candidate)) return cwd_candidate.string();
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path beside = exe.parent_path().parent_path() / "data" / name;
-    if (fs::exists(beside)) return beside.string();
-  }
-  return cwd_candidate.string();
-}
-
-std::unique_ptr<Tokenizer> LoadTokenizer(const po::variables_map& vm) {
-  if (vm.count("model") == vm.count("tokenizer")) Fail("give exactly one of --model, --tokenizer");
-  if (vm.count("tokenizer")) return Tokenizer::FromJsonFile(vm["tokenizer"].as<std::string>());
-  const std::string path = vm["model"].as<std::string>();
-  if (fs::is_directory(path)) {
-    const fs::path json = fs::path(path) / "tokenizer.json";
-    if (!fs::is_regular_file(json)) Fail("{} has no tokenizer.json", path);
-    return Tokenizer::FromJsonFile(json.string());
-  }
-  if (!fs::is_regular_file(path)) Fail("model {} does not exist", path);
-  return Tokenizer::FromGguf(GgufFile::Open(path));
-}
-
-std::string Quantiles(std::vector<double> v) {
-  if (v.empty()) return "-";
-  std::sort(v.begin(), v.end());
-  return fmt::format("min {:.4f}  median {:.4f}  max {:.4f}", v.front(), v[v.size() / 2], v.back());
-}
-
-void WriteFileAtomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) Fail("cannot write {}", tmp.string());
-    out << text;
-    if (!out) Fail("error writing {}", tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 int RunGenerateRuler(const std::vector<std::string>& args) {
@@ -140,198 +72,24 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
     return 0;
   }
 
-  // Tasks and lengths.
-  std::vector<const ruler::TaskSpec*> tasks;
-  for (const std::string& name : SplitList(vm["tasks"].as<std::vector<std::string>>())) {
-    if (name == "all") {
-      for (const ruler::TaskSpec& t : ruler::AllTasks()) tasks.push_back(&t);
-      continue;
-    }
-    const ruler::TaskSpec* t = ruler::FindTask(name);
-    if (t == nullptr) {
-      std::string known;
-      for (const ruler::TaskSpec& k : ruler::AllTasks()) known += (known.empty() ? "" : ", ") + std::string(k.name);
-      Fail("unknown task '{}' (tasks: {}, or all)", name, known);
-    }
-    tasks.push_back(t);
-  }
-  std::sort(tasks.begin(), tasks.end());
-  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-  std::vector<int64_t> lengths;
+  if (vm.count("model") == vm.count("tokenizer")) Fail("give exactly one of --model, --tokenizer");
+  RulerDataOptions o;
+  o.tokenizer = vm[vm.count("model") ? "model" : "tokenizer"].as<std::string>();
+  o.tasks = SplitList(vm["tasks"].as<std::vector<std::string>>());
   for (const std::string& l : SplitList(vm["lengths"].as<std::vector<std::string>>())) {
-    lengths.push_back(ParseLength(l));
+    o.lengths.push_back(ParseLength(l));
   }
-  const int64_t samples = vm["samples"].as<int64_t>();
-  if (samples <= 0) Fail("--samples must be positive, got {}", samples);
-  int threads = vm["threads"].as<int>();
-  if (threads < 0) Fail("--threads must be >= 0, got {}", threads);
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-
-  // Tokenizer and model template.
-  std::unique_ptr<Tokenizer> tok = LoadTokenizer(vm);
-  const std::string tmpl = vm["template"].as<std::string>();
-  const ChatTemplate chat = DetectChatTemplate(tok->chat_template_source());
-  ruler::PromptFrame frame;
-  if (tmpl == "chat" || (tmpl == "auto" && chat != ChatTemplate::kBase)) {
-    if (chat == ChatTemplate::kBase) Fail("--template chat: the model has no chat template");
-    frame = ruler::PromptFrame::Chat(chat, DefaultSystemPrompt(tok->chat_template_source()));
-  } else if (tmpl != "base" && tmpl != "auto") {
-    Fail("--template must be base, chat or auto, got '{}'", tmpl);
+  o.samples = vm["samples"].as<int64_t>();
+  o.seed = vm["seed"].as<uint64_t>();
+  o.chat_template = vm["template"].as<std::string>();
+  o.out = vm["out"].as<std::string>();
+  for (auto [flag, field] : {std::pair{"essays", &o.essays}, {"books", &o.books},
+                             {"wordlists", &o.wordlists}, {"squad", &o.squad},
+                             {"hotpotqa", &o.hotpotqa}}) {
+    if (vm.count(flag)) *field = vm[flag].as<std::string>();
   }
-  const std::string template_name =
-      frame.head.empty() && frame.tail.empty() ? "base" : std::string(ChatTemplateName(chat));
-
-  // Data: loaded when a selected task needs it; a task whose data is absent is skipped.
-  ruler::TaskNeeds needs;
-  for (const ruler::TaskSpec* t : tasks) {
-    const ruler::TaskNeeds n = ruler::NeedsOf(*t);
-    needs.wordlists |= n.wordlists;
-    needs.essays |= n.essays;
-    needs.squad |= n.squad;
-    needs.hotpotqa |= n.hotpotqa;
-  }
-  std::optional<ruler::WordLists> words;
-  std::optional<ruler::EssayHaystack> essays;
-  std::optional<ruler::QaData> squad, hotpotqa;
-  std::string missing_words, missing_essays, missing_squad, missing_hotpotqa;
-  if (needs.wordlists) {
-    if (vm.count("wordlists")) {
-      words = ruler::WordLists::Load(vm["wordlists"].as<std::string>());
-    } else if (const std::string dir = DefaultDataDir("wordlists"); ruler::WordLists::Present(dir)) {
-      words = ruler::WordLists::Load(dir);
-    } else {
-      missing_words = fmt::format(
-          "needs the wonderwords word lists: {} not found (run tools/fetch_wordlists, or pass "
-          "--wordlists DIR)", dir);
-    }
-  }
-  if (needs.essays) {
-    if (vm.count("essays")) {
-      essays = ruler::EssayHaystack::FromDirectory(vm["essays"].as<std::string>());
-      std::cout << "essay haystack: " << vm["essays"].as<std::string>() << "\n";
-    } else if (vm.count("books")) {
-      essays = ruler::EssayHaystack::FromDirectory(vm["books"].as<std::string>());
-      std::cout << "essay haystack: books in " << vm["books"].as<std::string>() << "\n";
-    } else if (const std::string dir = DefaultDataDir("books"); ruler::EssayHaystack::Present(dir)) {
-      essays = ruler::EssayHaystack::FromDirectory(dir);
-      std::cout << "essay haystack: books in " << dir << " (no --essays given)\n";
-    } else {
-      missing_essays = fmt::format(
-          "needs an essay haystack: no --essays DIR given and {}/*.txt not found (run "
-          "tools/fetch_books for the public-domain default, or pass --essays DIR)", dir);
-    }
-  }
-  if (needs.squad) {
-    if (vm.count("squad")) {
-      squad = ruler::QaData::LoadSquad(vm["squad"].as<std::string>());
-    } else {
-      missing_squad = "needs SQuAD: pass --squad FILE (dev-v2.0.json)";
-    }
-  }
-  if (needs.hotpotqa) {
-    if (vm.count("hotpotqa")) {
-      hotpotqa = ruler::QaData::LoadHotpotQa(vm["hotpotqa"].as<std::string>());
-    } else {
-      missing_hotpotqa = "needs HotpotQA: pass --hotpotqa FILE (hotpot_dev_distractor_v1.json)";
-    }
-  }
-  ruler::TaskData data;
-  data.words = words ? &*words : nullptr;
-  data.essays = essays ? &*essays : nullptr;
-  data.squad = squad ? &*squad : nullptr;
-  data.hotpotqa = hotpotqa ? &*hotpotqa : nullptr;
-
-  const fs::path out_dir = vm["out"].as<std::string>();
-  const uint64_t seed = vm["seed"].as<uint64_t>();
-  std::cout << fmt::format("generate-ruler: {} task(s) x {} length(s), {} samples, seed {}, template {}, {} thread(s)\n",
-                           tasks.size(), lengths.size(), samples, seed, template_name, threads);
-  struct Row {
-    std::string task;
-    int64_t length;
-    ruler::TaskStats stats;
-    std::string unit;
-  };
-  std::vector<Row> rows;
-  std::vector<std::string> skipped;
-  std::vector<double> all_fill;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (const int64_t length : lengths) {
-    fs::create_directories(out_dir / std::to_string(length));
-    for (const ruler::TaskSpec* spec : tasks) {
-      const ruler::TaskNeeds n = ruler::NeedsOf(*spec);
-      std::string why;
-      if (n.wordlists && !words) why = missing_words;
-      if (n.essays && !essays) why = missing_essays;
-      if (n.squad && !squad) why = missing_squad;
-      if (n.hotpotqa && !hotpotqa) why = missing_hotpotqa;
-      if (!why.empty()) {
-        const std::string line = fmt::format("{} @{}: SKIPPED: {}", spec->name, length, why);
-        std::cout << line << std::endl;
-        skipped.push_back(line);
-        continue;
-      }
-      ruler::GenerateOptions opt;
-      opt.length_limit = length;
-      opt.num_samples = samples;
-      opt.seed = seed;
-      opt.frame = frame;
-      opt.threads = threads;
-      auto counter = [&](std::string_view text) { return ruler::CountTokens(*tok, text); };
-      auto gen = ruler::MakeGenerator(*spec, data, length, counter, seed);
-      // Streamed to FILE.tmp, renamed when complete.
-      const fs::path file = out_dir / std::to_string(length) / (std::string(spec->name) + ".jsonl");
-      const fs::path tmp = file.string() + ".tmp";
-      std::ofstream out(tmp, std::ios::binary);
-      if (!out) Fail("cannot write {}", tmp.string());
-      auto sink = [&](ruler::Sample&& s) {
-        out << ruler::SampleJson(*spec, length, s)
-                   .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-            << '\n';
-      };
-      ruler::TaskStats stats;
-      try {
-        stats = ruler::GenerateTask(*spec, *gen, *tok, opt, sink);
-        out.close();
-        if (!out) Fail("error writing {}", tmp.string());
-      } catch (...) {
-        out.close();
-        fs::remove(tmp);
-        throw;
-      }
-      fs::rename(tmp, file);
-      std::cout << fmt::format("{} @{}: {} samples -> {} ({} {} for sample 0; {:.1f} s, {} tokenizations)\n"
-                               "    (length + tokens_to_generate) / limit: {}{}\n",
-                               spec->name, length, samples, file.string(), stats.probe_size,
-                               gen->SizeUnit(), stats.seconds, stats.tokenizations,
-                               Quantiles(stats.fill),
-                               stats.under_filled > 0
-                                   ? fmt::format("  ({} under {:.0f}%: the data cannot fill the limit)",
-                                                 stats.under_filled, 100 * opt.min_fill)
-                                   : "");
-      std::cout.flush();
-      all_fill.insert(all_fill.end(), stats.fill.begin(), stats.fill.end());
-      rows.push_back({std::string(spec->name), length, std::move(stats), std::string(gen->SizeUnit())});
-    }
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  std::cout << "\nsummary (fill = (length + tokens_to_generate) / length_limit):\n";
-  std::cout << fmt::format("  {:<16} {:>7} {:>8} {:>8} {:>8} {:>8}\n", "task", "limit", "min",
-                           "median", "max", "seconds");
-  for (const Row& r : rows) {
-    std::vector<double> f = r.stats.fill;
-    std::sort(f.begin(), f.end());
-    std::cout << fmt::format("  {:<16} {:>7} {:>8.4f} {:>8.4f} {:>8.4f} {:>8.1f}\n", r.task, r.length,
-                             f.front(), f[f.size() / 2], f.back(), r.stats.seconds);
-  }
-  std::cout << fmt::format("  all samples: {}  ({} files, {:.1f} s)\n", Quantiles(all_fill), rows.size(),
-                           seconds);
-  if (!skipped.empty()) {
-    std::cout << fmt::format("\n{} task/length pair(s) SKIPPED for missing data (not generated):\n",
-                             skipped.size());
-    for (const std::string& s : skipped) std::cout << "  " << s << "\n";
-  }
-  if (rows.empty()) Fail("nothing generated: every selected task lacks its data");
+  o.threads = vm["threads"].as<int>();
+  GenerateRulerData(o, std::cout);
   return 0;
 }
 
@@ -351,8 +109,16 @@ int RunEval(const std::vector<std::string>& args) {
   const auto files = vm["pred"].as<std::vector<std::string>>();
   std::vector<ruler::Prediction> preds;
   for (const std::string& f : files) {
-    auto p = ruler::ReadPredictions(f);
-    preds.insert(preds.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
+    // A record without "task" belongs to the task the file is named after (RULER's layout).
+    records::ReadOptions ropts;
+    ropts.default_task = fs::path(f).stem().string();
+    ropts.drop_inputs = true;
+    records::RecordFile rf = records::ReadRecords(f, ropts);
+    if (rf.torn_last_line) {
+      std::cerr << "eval: " << f << ": the last line is incomplete (a run in progress or killed): "
+                << "skipped\n";
+    }
+    for (records::Record& r : rf.records) preds.push_back(records::ToRulerPrediction(std::move(r)));
   }
   if (preds.empty()) Fail("no predictions in {}", fmt::join(files, ", "));
   std::map<std::string, std::string> metric_for_task;
@@ -370,9 +136,9 @@ int RunEval(const std::vector<std::string>& args) {
   const fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>())
                                        : fs::absolute(files.front()).parent_path();
   fs::create_directories(out);
-  WriteFileAtomically(out / "summary.csv", ruler::SummaryCsv(scores));
+  WriteFileAtomically((out / "summary.csv").string(), ruler::SummaryCsv(scores));
   const auto summary = ruler::SummaryJson(scores);
-  WriteFileAtomically(out / "summary.json", summary.dump(2) + "\n");
+  WriteFileAtomically((out / "summary.json").string(), summary.dump(2) + "\n");
 
   std::cout << fmt::format("{:<18} {:<18} {:>8} {:>10}\n", "task", "metric", "score", "nulls");
   for (const auto& s : scores) {

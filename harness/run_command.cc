@@ -65,41 +65,36 @@ int RunRun(const std::vector<std::string>& args) {
   if (opts.max_new_tokens < 1) Fail("--tokens-to-generate must be at least 1");
   if (vm.count("stop-words")) opts.stop_strings = vm["stop-words"].as<std::vector<std::string>>();
 
-  // Under mpirun every process is one host.
+  // Under mpirun every process is one host; rank 0 reads the inputs and writes the records.
   std::unique_ptr<Communicator> mpi;
   if (LaunchedUnderMpi()) {
     mpi = MpiWorld();
     if (mpi->size() != cfg.hosts) {
       Fail("--hosts {} does not match the MPI world size {}", cfg.hosts, mpi->size());
     }
+    if (mpi->rank() != 0) {
+      ServeSamples(*mpi, device);
+      return 0;
+    }
   }
-  const bool writer = mpi == nullptr || mpi->rank() == mpi->size() - 1;
+  SampleRunner runner(device, mpi.get());
   const std::string out_path = vm["output"].as<std::string>();
   const std::vector<RunInput> samples = ReadRunInputs(vm["input"].as<std::string>());
-  auto model = Model::Load(vm["model"].as<std::string>());
+  runner.Load(vm["model"].as<std::string>());
   RunnerOptions ropts;
   ropts.cfg = cfg;
   ropts.gen = opts;
   ropts.per_sample_tokens = vm["tokens-to-generate"].defaulted();
   ropts.limit = vm["limit"].as<int64_t>();
-  ropts.mpi = mpi.get();
-  ropts.device = DeviceName(device.device);
-  ropts.precision = device.precision();
-  // The device's copy of the weights lives as long as the run (one per process).
-  ModelRunner runner(*model, device, mpi.get());
-  ropts.run_sample = [&](std::span<const int32_t> context, std::span<const int32_t> query,
-                         const GenerateOptions& gen) {
-    return runner.RunSample(cfg, context, query, gen, mpi.get());
-  };
   const bool quiet = vm.count("quiet") != 0;
-  const int64_t ran = RunSamples(*model, samples, out_path, ropts,
-                                 [&](const RunInput& s, const RunProgress& p) {
-    if (writer && !quiet) {
-      std::cerr << "[" << p.done << "/" << p.total << "] " << s.key << ": " << p.seconds
-                << " s\n";
-    }
-  });
-  if (writer && !quiet) {
+  const int64_t ran =
+      RunSamples(runner, samples, out_path, ropts, [&](const RunInput& s, const RunProgress& p) {
+        if (!quiet) {
+          std::cerr << "[" << p.done << "/" << p.total << "] " << s.key << ": " << p.seconds
+                    << " s\n";
+        }
+      });
+  if (!quiet) {
     std::cerr << "run: " << ran << " samples run, " << samples.size() - ran
               << " already done or beyond --limit, output " << out_path << "\n";
   }

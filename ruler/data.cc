@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 #include "ruler/text.h"
 
 namespace starattn::ruler {
@@ -20,7 +21,7 @@ std::vector<std::string> ReadLines(const std::string& path) {
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
-    lines.push_back(PyRstrip(std::string_view(text).substr(pos, nl - pos)));
+    lines.emplace_back(utf8::PyRstrip(std::string_view(text).substr(pos, nl - pos)));
     pos = nl + 1;
   }
   return lines;

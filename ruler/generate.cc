@@ -4,9 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 #include "ruler/rng.h"
 #include "ruler/text.h"
 
@@ -44,10 +44,10 @@ std::pair<std::string, std::string> PromptFrame::Assemble(const TaskPrompt& p) c
   std::string context = p.context_part;
   std::string query = p.query_part;
   if (strips_leading) {
-    const std::string s = PyStrip(context + "\x01");  // strip the front only
+    const std::string s(utf8::PyStrip(context + "\x01"));  // strip the front only
     context = s.substr(0, s.size() - 1);
   }
-  if (strips_trailing) query = PyRstrip(query);
+  if (strips_trailing) query = std::string(utf8::PyRstrip(query));
   return {head + context, query + tail + p.answer_prefix};
 }
 
@@ -174,34 +174,31 @@ TaskStats GenerateTask(const TaskSpec& spec, const Generator& gen, const Tokeniz
     const int64_t count = std::min(chunk, num_samples - first);
     batch.assign(static_cast<size_t>(count), Sample{});
     errors.assign(static_cast<size_t>(count), std::string());
-    std::atomic<int64_t> next{0};
-    auto work = [&] {
-      for (int64_t k = next++; k < count; k = next++) {
-        const int64_t index = first + k;
-        try {
-          const uint64_t seed = SampleSeed(opt.seed, spec.name, limit, index);
-          const auto found = SearchSize([&](int64_t s) { return tokens_for(s, seed, index); }, lo,
-                                        hi, stats.probe_size, slope, target, accept);
-          if (!found) {
-            Fail("{}: sample {} does not fit length {} even with the smallest haystack", spec.name,
-                 index, limit);
-          }
-          Sample& out = batch[static_cast<size_t>(k)];
-          TaskPrompt p = gen.Build(found->size, seed, index);
-          std::tie(out.input_context, out.input_query) = opt.frame.Assemble(p);
-          out.outputs = std::move(p.outputs);
-          out.index = index;
-          out.length = found->tokens;
-          out.size = found->size;
-        } catch (const std::exception& e) {
-          errors[static_cast<size_t>(k)] = e.what();
+    // Samples are independent (each draws from its own seed) and land in their own slot, so the
+    // output does not depend on the thread count or the schedule.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t index = first + k;
+      try {
+        const uint64_t seed = SampleSeed(opt.seed, spec.name, limit, index);
+        const auto found = SearchSize([&](int64_t s) { return tokens_for(s, seed, index); }, lo,
+                                      hi, stats.probe_size, slope, target, accept);
+        if (!found) {
+          Fail("{}: sample {} does not fit length {} even with the smallest haystack", spec.name,
+               index, limit);
         }
+        Sample& out = batch[static_cast<size_t>(k)];
+        TaskPrompt p = gen.Build(found->size, seed, index);
+        std::tie(out.input_context, out.input_query) = opt.frame.Assemble(p);
+        out.outputs = std::move(p.outputs);
+        out.index = index;
+        out.length = found->tokens;
+        out.size = found->size;
+      } catch (const std::exception& e) {
+        // Rethrown below, in index order: an exception must not leave an OpenMP region.
+        errors[static_cast<size_t>(k)] = e.what();
       }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < std::min<int64_t>(threads, count); ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
+    }
     for (int64_t k = 0; k < count; ++k) {
       if (!errors[static_cast<size_t>(k)].empty()) throw Error(errors[static_cast<size_t>(k)]);
       Sample& s = batch[static_cast<size_t>(k)];

@@ -31,9 +31,13 @@ int64_t CountOf(std::string_view text, std::string_view what) {
 // A rough counter: the generators only use it for the VT example and QA document costs.
 int64_t ApproxTokens(std::string_view s) { return static_cast<int64_t>(s.size() / 4 + 1); }
 
+// The generator of `task`; null, with a failure, when there is no such task (callers ASSERT_NE).
 std::unique_ptr<Generator> Make(std::string_view task, const TaskData& data, int64_t limit = 4096) {
   const TaskSpec* spec = FindTask(task);
-  EXPECT_NE(spec, nullptr) << task;
+  if (spec == nullptr) {
+    ADD_FAILURE() << "no task " << task;
+    return nullptr;
+  }
   return MakeGenerator(*spec, data, limit, ApproxTokens, 42);
 }
 
@@ -75,6 +79,7 @@ TEST_P(RulerNiah, NeedlesAndOutputs) {
   const TestData& d = SharedTestData();
   ASSERT_TRUE(d.ok) << d.why;
   const auto gen = Make(c.task, d.data);
+  ASSERT_NE(gen, nullptr);
   const TaskSpec& spec = *FindTask(c.task);
   const std::string type_v = spec.value_type == NeedleType::kUuids ? "uuids" : "numbers";
   const std::string type_1 = type_v.substr(0, type_v.size() - 1);
@@ -148,6 +153,7 @@ TEST(RulerNiah, MultiQueryJoinsKeys) {
   const TestData& d = SharedTestData();
   ASSERT_TRUE(d.ok) << d.why;
   const auto gen = Make("niah_multiquery", d.data);
+  ASSERT_NE(gen, nullptr);
   const TaskPrompt p = gen->Build(300, SampleSeed(1, "niah_multiquery", 4096, 0), 0);
   EXPECT_TRUE(std::regex_search(p.query_part, std::regex(" for [^ ,]+, [^ ,]+, [^ ,]+, and [^ ,]+ mentioned")))
       << p.query_part;
@@ -164,6 +170,7 @@ TEST(RulerNiah, DepthsSpreadOverTheFortyDepths) {
   TaskData data = d.data;
   data.essays = &uniform;
   const auto gen = Make("niah_single_2", data);
+  ASSERT_NE(gen, nullptr);
   const std::set<int> allowed(NeedleDepths().begin(), NeedleDepths().end());
   std::map<int, int> hits;
   const std::string head = "the number afterwards.\n";
@@ -196,6 +203,7 @@ TEST(RulerNiah, MultikeyDepthsDistinct) {
   TaskData data = d.data;
   data.essays = &uniform;
   const auto gen = Make("niah_multikey_1", data);
+  ASSERT_NE(gen, nullptr);
   for (int64_t index = 0; index < 50; ++index) {
     const TaskPrompt p = gen->Build(4000, SampleSeed(42, "mk", 0, index), index);
     std::set<int64_t> positions;
@@ -212,6 +220,7 @@ TEST(RulerNiah, MultikeyDepthsDistinct) {
 TEST(RulerVt, ChainsResolveToTheOutputs) {
   const TestData& d = SharedTestData();
   const auto gen = Make("vt", d.data);
+  ASSERT_NE(gen, nullptr);
   const std::regex assign_value("VAR ([A-Z]+) = ([0-9]+)");
   const std::regex assign_var("VAR ([A-Z]+) = VAR ([A-Z]+)");
   for (int64_t index = 0; index < 30; ++index) {
@@ -276,6 +285,7 @@ TEST(RulerCwe, Frequencies) {
   ASSERT_TRUE(d.ok) << d.why;
   for (const int64_t limit : {4096, 2048}) {
     const auto gen = Make("cwe", d.data, limit);
+    ASSERT_NE(gen, nullptr);
     const int common = limit >= 4096 ? 30 : 6, uncommon = limit >= 4096 ? 3 : 1;
     for (int64_t index = 0; index < 10; ++index) {
       const uint64_t seed = SampleSeed(42, "cwe", limit, index);
@@ -323,6 +333,7 @@ TEST(RulerCwe, Frequencies) {
 TEST(RulerFwe, Frequencies) {
   const TestData& d = SharedTestData();
   const auto gen = Make("fwe", d.data, 4096);
+  ASSERT_NE(gen, nullptr);
   const double zeta2 = std::numbers::pi * std::numbers::pi / 6;
   for (int64_t index = 0; index < 10; ++index) {
     const uint64_t seed = SampleSeed(42, "fwe", 4096, index);
@@ -359,6 +370,7 @@ TEST(RulerFwe, Frequencies) {
 TEST(RulerQa, SquadGoldDocumentsAndDistractors) {
   const TestData& d = SharedTestData();
   const auto gen = Make("qa_1", d.data);
+  ASSERT_NE(gen, nullptr);
   const QaData& squad = *d.data.squad;
   ASSERT_EQ(gen->MaxSamples(), static_cast<int64_t>(squad.items.size()));
   for (int64_t index = 0; index < gen->MaxSamples(); ++index) {
@@ -399,6 +411,7 @@ TEST(RulerQa, SquadSkipsUnanswerableAndKeepsFileOrder) {
 TEST(RulerQa, HotpotAllParagraphsAreGold) {
   const TestData& d = SharedTestData();
   const auto gen = Make("qa_2", d.data);
+  ASSERT_NE(gen, nullptr);
   const QaData& hotpot = *d.data.hotpotqa;
   ASSERT_EQ(hotpot.items.size(), 3u);
   for (int64_t index = 0; index < 3; ++index) {
@@ -418,6 +431,7 @@ TEST(RulerQa, HotpotAllParagraphsAreGold) {
 TEST(RulerQa, DistractorsDifferBySeed) {
   const TestData& d = SharedTestData();
   const auto gen = Make("qa_2", d.data);
+  ASSERT_NE(gen, nullptr);
   // A budget for the gold paragraphs and some of the other four.
   const TaskPrompt a = gen->Build(40, SampleSeed(1, "qa_2", 4096, 0), 0);
   const TaskPrompt b = gen->Build(40, SampleSeed(2, "qa_2", 4096, 0), 0);

@@ -3,37 +3,17 @@
 #include <string>
 #include <unordered_map>
 
+#include "engine/common/hash.h"
+
 namespace starattn::ruler {
 namespace {
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+constexpr uint64_t Mix(uint64_t z) { return SplitMix64::Mix(z); }
 
 }  // namespace
 
 Rng::Rng(uint64_t seed, uint64_t stream)
-    : state_(Mix(seed + 0x9E3779B97F4A7C15ull) ^ Mix(stream * 0xD1B54A32D192ED03ull + 1)) {}
-
-uint64_t Rng::NextU64() {
-  // splitmix64
-  return Mix(state_ += 0x9E3779B97F4A7C15ull);
-}
-
-uint64_t Rng::Below(uint64_t n) {
-  unsigned __int128 m = static_cast<unsigned __int128>(NextU64()) * n;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < n) {
-    const uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(NextU64()) * n;
-      low = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
-}
+    : SplitMix64(Mix(seed + kGamma) ^ Mix(stream * 0xD1B54A32D192ED03ull + 1)) {}
 
 int64_t Rng::Range(int64_t lo, int64_t hi) {
   return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo) + 1));
@@ -81,18 +61,9 @@ std::string Rng::Letters(int len, bool upper) {
   return s;
 }
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (const char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
-}
-
 uint64_t SampleSeed(uint64_t seed, std::string_view task, int64_t length, int64_t index) {
   uint64_t h = Mix(seed ^ 0x52554C4552ull);  // "RULER"
-  h = Mix(h ^ Fnv1a(task));
+  h = Mix(h ^ Fnv1a64(task));
   h = Mix(h ^ static_cast<uint64_t>(length));
   return Mix(h ^ static_cast<uint64_t>(index));
 }

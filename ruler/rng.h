@@ -1,4 +1,4 @@
-// The ruler generators' random numbers: splitmix64 with our own integer mappings, so that a seed
+// The ruler generators' random numbers: SplitMix64 with its own integer mappings, so that a seed
 // gives the same samples on every platform and standard library (std distributions differ).
 //
 // Seed scheme: the reference seeds Python's MT19937 with 42 + chunk index, which C++ cannot
@@ -15,25 +15,18 @@
 #include <utility>
 #include <vector>
 
+#include "engine/common/random.h"
+
 namespace starattn::ruler {
 
-class Rng {
+// SplitMix64 (engine/common/random.h) started from a mix of (seed, stream), plus the draws the
+// generators need.
+class Rng : public SplitMix64 {
  public:
   explicit Rng(uint64_t seed, uint64_t stream = 0);
 
-  uint64_t NextU64();
-  // Uniform in [0, n), unbiased (Lemire's multiply-and-reject); n > 0.
-  uint64_t Below(uint64_t n);
   // Uniform in [lo, hi], both inclusive; lo <= hi.
   int64_t Range(int64_t lo, int64_t hi);
-  // Fisher-Yates, from the back.
-  template <typename T>
-  void Shuffle(std::vector<T>& v) {
-    for (size_t i = v.size(); i > 1; --i) {
-      const size_t j = static_cast<size_t>(Below(i));
-      std::swap(v[i - 1], v[j]);
-    }
-  }
   // k distinct indexes of [0, n) in draw order (like Python's random.sample); k <= n.
   std::vector<int64_t> SampleDistinct(int64_t n, int64_t k);
   // A random version-4 UUID in its 36-character lowercase form (like
@@ -41,13 +34,8 @@ class Rng {
   std::string Uuid4();
   // `len` letters drawn uniformly from [a-z] (upper=false) or [A-Z] (upper=true).
   std::string Letters(int len, bool upper);
-
- private:
-  uint64_t state_;
 };
 
-// 64-bit FNV-1a of a string (task names in seeds).
-uint64_t Fnv1a(std::string_view s);
 // The seed of one sample; distinct for every (seed, task, length, index).
 uint64_t SampleSeed(uint64_t seed, std::string_view task, int64_t length, int64_t index);
 

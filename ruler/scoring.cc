@@ -4,11 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 #include "ruler/tasks.h"
 #include "ruler/text.h"
 
@@ -31,7 +30,7 @@ std::vector<std::vector<std::string>> References(const std::vector<Prediction>& 
 
 // r.lower() in pred.lower(), with pred already lowered.
 bool Contains(const std::string& pred_lower, const std::string& ref) {
-  return pred_lower.find(PyLower(ref)) != std::string::npos;
+  return pred_lower.find(utf8::PyLower(ref)) != std::string::npos;
 }
 
 void CheckShapes(const std::vector<std::string>& preds,
@@ -98,11 +97,11 @@ std::string DefaultMetricForTask(std::string_view task) {
 }
 
 std::string CleanPrediction(std::string_view pred) {
-  std::string s = PyStrip(pred);
+  std::string s(utf8::PyStrip(pred));
   for (char& c : s) {
     if (static_cast<unsigned char>(c) < 0x20) c = '\n';
   }
-  return PyStrip(s);
+  return std::string(utf8::PyStrip(s));
 }
 
 double StringMatchAll(const std::vector<std::string>& preds,
@@ -111,7 +110,7 @@ double StringMatchAll(const std::vector<std::string>& preds,
   // Same operation order as the reference: sum(sum(hits) / len(ref)) / len(preds) * 100.
   double total = 0;
   for (size_t i = 0; i < preds.size(); ++i) {
-    const std::string lower = PyLower(preds[i]);
+    const std::string lower = utf8::PyLower(preds[i]);
     double hits = 0;
     for (const std::string& r : refs[i]) hits += Contains(lower, r) ? 1.0 : 0.0;
     total += hits / static_cast<double>(refs[i].size());
@@ -124,7 +123,7 @@ double StringMatchPart(const std::vector<std::string>& preds,
   CheckShapes(preds, refs);
   double total = 0;
   for (size_t i = 0; i < preds.size(); ++i) {
-    const std::string lower = PyLower(preds[i]);
+    const std::string lower = utf8::PyLower(preds[i]);
     double best = 0;
     for (const std::string& r : refs[i]) best = std::max(best, Contains(lower, r) ? 1.0 : 0.0);
     total += best;
@@ -141,51 +140,6 @@ std::string PyFloatRepr(double x) {
   std::string s = fmt::format("{}", x);
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
-}
-
-std::vector<Prediction> ReadPredictions(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot read {}", path);
-  const std::string stem = std::filesystem::path(path).stem().string();
-  std::vector<Prediction> out;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (PyStrip(line).empty()) continue;
-    Prediction p;
-    try {
-      p.record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      Fail("{}:{}: not JSON: {}", path, line_no, e.what());
-    }
-    const nlohmann::json& j = p.record;
-    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line_no);
-    if (!j.contains("pred") || !j["pred"].is_string()) {
-      Fail("{}:{}: no string field \"pred\"", path, line_no);
-    }
-    p.pred = j["pred"].get<std::string>();
-    const char* ref_key = j.contains("outputs") ? "outputs" : j.contains("output") ? "output" : nullptr;
-    if (ref_key == nullptr) Fail("{}:{}: no field \"outputs\" (or \"output\")", path, line_no);
-    const nlohmann::json& refs = j[ref_key];
-    if (refs.is_string()) {
-      p.references = {refs.get<std::string>()};
-    } else if (refs.is_array() && std::all_of(refs.begin(), refs.end(),
-                                               [](const auto& r) { return r.is_string(); })) {
-      p.references = refs.get<std::vector<std::string>>();
-    } else {
-      Fail("{}:{}: \"{}\" must be a string or a list of strings", path, line_no, ref_key);
-    }
-    p.task = j.contains("task") && j["task"].is_string() ? j["task"].get<std::string>() : stem;
-    p.index = j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>()
-                                                                     : line_no - 1;
-    if (j.contains("length_limit") && j["length_limit"].is_number_integer()) {
-      p.length_limit = j["length_limit"].get<int64_t>();
-    }
-    out.push_back(std::move(p));
-  }
-  if (in.bad()) Fail("error reading {}", path);
-  return out;
 }
 
 std::vector<TaskScore> ScorePredictions(const std::vector<Prediction>& predictions,

@@ -24,7 +24,7 @@
 
 namespace starattn::ruler {
 
-// One scored line of a prediction file.
+// One scored line of a prediction file (read by harness/lib/records.h).
 struct Prediction {
   std::string task;
   int64_t index = 0;
@@ -77,10 +77,6 @@ double StringMatchPart(const std::vector<std::string>& preds,
 double Round2(double x);
 // Python's repr of a float (shortest round-trip form, "100.0" for integers).
 std::string PyFloatRepr(double x);
-
-// Reads a prediction JSONL file: `pred` (required), `outputs` or `output`, `task` (else the task
-// is the file name without .jsonl), `index`, `length_limit`. Throws Error naming file and line.
-std::vector<Prediction> ReadPredictions(const std::string& path);
 
 struct TaskScore {
   std::string task;

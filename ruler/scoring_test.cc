@@ -1,20 +1,12 @@
-// RULER's scoring on hand-made predictions: clean-up, both metrics, rounding, the summary files,
-// reading prediction files and choosing metrics per task.
-#include <fmt/format.h>
+// RULER's scoring on hand-made predictions: clean-up, both metrics, rounding, the summary files
+// and choosing metrics per task (prediction files are read by harness/lib/records.h).
 #include <gtest/gtest.h>
-
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 
 #include "engine/common/error.h"
 #include "ruler/scoring.h"
 
 namespace starattn::ruler {
 namespace {
-
-namespace fs = std::filesystem;
 
 TEST(RulerScoring, CleanPrediction) {
   EXPECT_EQ(CleanPrediction("  answer \n"), "answer");
@@ -138,51 +130,6 @@ TEST(RulerScoring, BabilongTasksNeedTheirMetric) {
 TEST(RulerScoring, MixedLengthsAreRejected) {
   const std::vector<Prediction> preds = {Pred("vt", "a", {"a"}, 4096), Pred("vt", "a", {"a"}, 8192)};
   EXPECT_THROW(ScorePredictions(preds, RulerMetrics(), {}), Error);
-}
-
-class RulerPredFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("ruler_scoring_{}", ::getpid());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string Write(const std::string& name, const std::string& text) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  fs::path dir_;
-};
-
-TEST_F(RulerPredFiles, ReadsFieldsAndInfersTheTask) {
-  const std::string path = Write("niah_single_2.jsonl",
-                                 "{\"index\": 0, \"pred\": \"x 1\", \"outputs\": [\"1\"], \"length_limit\": 4096}\n"
-                                 "\n"
-                                 "{\"index\": 1, \"pred\": \"y\", \"output\": \"z\", \"task\": \"qa_1\"}\n");
-  const auto preds = ReadPredictions(path);
-  ASSERT_EQ(preds.size(), 2u);
-  EXPECT_EQ(preds[0].task, "niah_single_2");
-  EXPECT_EQ(preds[0].references, std::vector<std::string>{"1"});
-  EXPECT_EQ(preds[0].length_limit, 4096);
-  EXPECT_EQ(preds[1].task, "qa_1");
-  EXPECT_EQ(preds[1].references, std::vector<std::string>{"z"});
-  EXPECT_EQ(preds[1].index, 1);
-  EXPECT_EQ(preds[1].record["task"], "qa_1");
-}
-
-TEST_F(RulerPredFiles, BadLinesNameFileAndLine) {
-  const std::string no_pred = Write("a.jsonl", "{\"outputs\": [\"1\"]}\n");
-  try {
-    ReadPredictions(no_pred);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("a.jsonl:1"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(ReadPredictions(Write("b.jsonl", "{\"pred\": \"x\"}\n")), Error);
-  EXPECT_THROW(ReadPredictions(Write("c.jsonl", "not json\n")), Error);
-  EXPECT_THROW(ReadPredictions(Write("d.jsonl", "{\"pred\": \"x\", \"outputs\": [1]}\n")), Error);
-  EXPECT_THROW(ReadPredictions((dir_ / "missing.jsonl").string()), Error);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "ruler/text.h"
 
-#include <utf8proc.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -9,41 +7,10 @@
 #include <sstream>
 
 #include "engine/common/error.h"
+#include "engine/common/utf8.h"
 
 namespace starattn::ruler {
 namespace {
-
-// Decodes the code point at s[i]; returns its length (1 for an invalid byte, cp = 0xFFFFFFFF).
-size_t Decode(std::string_view s, size_t i, uint32_t* cp) {
-  utf8proc_int32_t c = -1;
-  const utf8proc_ssize_t n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
-                                              static_cast<utf8proc_ssize_t>(s.size() - i), &c);
-  if (n <= 0) {
-    *cp = 0xFFFFFFFFu;
-    return 1;
-  }
-  *cp = static_cast<uint32_t>(c);
-  return static_cast<size_t>(n);
-}
-
-// Start of the code point that ends at s[end) (end > 0).
-size_t PrevStart(std::string_view s, size_t end) {
-  size_t p = end - 1;
-  while (p > 0 && end - p < 4 && (static_cast<uint8_t>(s[p]) & 0xC0) == 0x80) --p;
-  return p;
-}
-
-// Strips trailing whitespace from [0, e) and returns the new end.
-size_t StripEnd(std::string_view s, size_t b, size_t e) {
-  while (e > b) {
-    const size_t p = PrevStart(s, e);
-    uint32_t cp;
-    const size_t n = Decode(s, p, &cp);
-    if (p + n != e || !IsPyWhitespace(cp)) break;
-    e = p;
-  }
-  return e;
-}
 
 constexpr std::array<std::string_view, 48> kAbbreviations = {
     "mr",   "mrs",  "ms",   "dr",    "prof", "sr",   "jr",   "st",   "vs",    "etc",
@@ -56,64 +23,19 @@ bool IsClosing(char c) { return c == '"' || c == '\'' || c == ')' || c == ']' ||
 
 }  // namespace
 
-bool IsPyWhitespace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-std::string PyRstrip(std::string_view s) { return std::string(s.substr(0, StripEnd(s, 0, s.size()))); }
-
-std::string PyStrip(std::string_view s) {
-  size_t b = 0;
-  while (b < s.size()) {
-    uint32_t cp;
-    const size_t n = Decode(s, b, &cp);
-    if (!IsPyWhitespace(cp)) break;
-    b += n;
-  }
-  const size_t e = StripEnd(s, b, s.size());
-  return std::string(s.substr(b, e - b));
-}
-
-std::string PyLower(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    const uint8_t b = static_cast<uint8_t>(s[i]);
-    if (b < 0x80) {
-      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b + 32 : b);
-      ++i;
-      continue;
-    }
-    uint32_t cp;
-    const size_t n = Decode(s, i, &cp);
-    if (cp == 0xFFFFFFFFu) {
-      out += s[i];
-    } else {
-      utf8proc_uint8_t buf[4];
-      const utf8proc_ssize_t m =
-          utf8proc_encode_char(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)), buf);
-      out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(m));
-    }
-    i += n;
-  }
-  return out;
-}
-
 std::string CollapseWhitespace(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   bool in_space = false;
   for (size_t i = 0; i < s.size();) {
     uint32_t cp;
-    const size_t n = Decode(s, i, &cp);
-    if (IsPyWhitespace(cp)) {
+    const size_t n = utf8::Decode(s, i, &cp);
+    if (utf8::IsPyWhitespace(cp)) {
       in_space = true;
     } else {
       if (in_space && !out.empty()) out += ' ';
       in_space = false;
-      if (cp == 0xFFFFFFFFu) {
+      if (cp == utf8::kInvalid) {
         out += "\xEF\xBF\xBD";  // an invalid byte becomes U+FFFD
       } else {
         out.append(s.data() + i, n);

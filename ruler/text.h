@@ -1,5 +1,5 @@
 // Text helpers of the ruler generators and scorer, with Python's semantics where the reference
-// relies on them (str.strip, str.lower, re.sub(r'\s+', ' ', s), str.format of a template).
+// relies on them (re.sub(r'\s+', ' ', s), str.format of a template).
 #pragma once
 
 #include <cstdint>
@@ -10,16 +10,8 @@
 
 namespace starattn::ruler {
 
-// Python's str.isspace() for one code point.
-bool IsPyWhitespace(uint32_t cp);
-// Python's str.strip(): Unicode whitespace removed at both ends.
-std::string PyStrip(std::string_view s);
-// Python's str.rstrip().
-std::string PyRstrip(std::string_view s);
-// Python's str.lower() with the simple (one-to-one) Unicode case mapping (utf8proc); Python's
-// full mapping differs only for U+0130 and the context-dependent final sigma. Invalid UTF-8 bytes
-// are kept as they are.
-std::string PyLower(std::string_view s);
+// Python's strip, rstrip, lower and isspace: engine/common/utf8.h.
+
 // re.sub(r'\s+', ' ', s) with Python's Unicode \s, then strip(); invalid UTF-8 bytes become U+FFFD.
 std::string CollapseWhitespace(std::string_view s);
 

@@ -12,23 +12,6 @@
 namespace starattn::ruler {
 namespace {
 
-TEST(RulerText, PyStripUsesUnicodeWhitespace) {
-  EXPECT_EQ(PyStrip("  a b \n\t"), "a b");
-  EXPECT_EQ(PyStrip("\x1c\x1f x \x0b\x0c"), "x");
-  EXPECT_EQ(PyStrip("\xc2\xa0x\xe2\x80\x83"), "x");  // U+00A0, U+2003
-  EXPECT_EQ(PyStrip("\x01x\x01"), "\x01x\x01");      // control characters are not whitespace
-  EXPECT_EQ(PyStrip(""), "");
-  EXPECT_EQ(PyStrip(" \n "), "");
-  EXPECT_EQ(PyRstrip(" a \n"), " a");
-}
-
-TEST(RulerText, PyLowerIsUnicodeAware) {
-  EXPECT_EQ(PyLower("ABC-def 12"), "abc-def 12");
-  EXPECT_EQ(PyLower("\xc3\x89T\xc3\x89"), "\xc3\xa9t\xc3\xa9");  // ÉTÉ -> été
-  EXPECT_EQ(PyLower("\xce\x91\xce\x92"), "\xce\xb1\xce\xb2");    // ΑΒ -> αβ
-  EXPECT_EQ(PyLower("a\xff" "B"), "a\xff" "b");                     // invalid byte kept
-}
-
 TEST(RulerText, CollapseWhitespaceLikeReSub) {
   EXPECT_EQ(CollapseWhitespace("  a\n\nb\t c  "), "a b c");
   EXPECT_EQ(CollapseWhitespace("x\xc2\xa0y"), "x y");

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "engine/common/error.h"
+#include "engine/common/testing.h"
 
 namespace starattn {
 namespace {
@@ -41,12 +42,8 @@ TEST(MappedFileTest, EmptyFile) {
 }
 
 TEST(MappedFileTest, ErrorsNameThePath) {
-  try {
-    MappedFile::Open("/nonexistent/starattn.bin");
-    ADD_FAILURE() << "opened a missing file";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/starattn.bin: cannot open"), std::string::npos);
-  }
+  EXPECT_THAT([] { MappedFile::Open("/nonexistent/starattn.bin"); },
+              testing::ThrowsOneLineError("/nonexistent/starattn.bin: cannot open"));
   EXPECT_THROW(MappedFile::Open(fs::temp_directory_path().string()), Error);  // a directory
   EXPECT_THROW(ReadFileToString("/nonexistent/x.json"), Error);
 }

@@ -32,17 +32,8 @@ bool AllClose(const std::vector<float>& got, const std::vector<float>& ref, Tole
   return AllClose(got.data(), ref.data(), got.size(), tol, what);
 }
 
-uint64_t Rng::NextU64() {
-  // splitmix64
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 float Rng::Uniform(float lo, float hi) {
-  const double u = static_cast<double>(NextU64() >> 11) * (1.0 / 9007199254740992.0);
-  return static_cast<float>(lo + (hi - lo) * u);
+  return static_cast<float>(lo + (hi - lo) * Uniform());
 }
 
 std::vector<float> Rng::UniformVector(size_t n, float lo, float hi) {

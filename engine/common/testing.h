@@ -2,6 +2,7 @@
 // locations of fixtures, the shared data and the default model.
 #pragma once
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,6 +10,9 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "engine/common/error.h"
+#include "engine/common/random.h"
 
 namespace starattn::testing {
 
@@ -46,18 +50,31 @@ bool AllClose(const float* got, const float* ref, size_t n, Tolerance tol, const
 // ---- Reproducible inputs ----------------------------------------------------------------------
 // Own float mapping (std distributions differ across standard libraries). Seeds are printed by
 // the test through SCOPED_TRACE(SeedTrace(seed)).
-class Rng {
+class Rng : public SplitMix64 {
  public:
-  explicit Rng(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t NextU64();
+  explicit Rng(uint64_t seed) : SplitMix64(seed * kGamma + 1) {}
+  using SplitMix64::Uniform;  // [0, 1)
   // Uniform in [lo, hi).
   float Uniform(float lo, float hi);
   std::vector<float> UniformVector(size_t n, float lo, float hi);
-
- private:
-  uint64_t state_;
 };
 std::string SeedTrace(uint64_t seed);
+
+// ---- Errors -----------------------------------------------------------------------------------
+// Matches a callable that throws starattn::Error whose message is one line containing every
+// needle:  EXPECT_THAT([&] { Parse(path); }, ThrowsOneLineError(path + ":3:", "invalid JSON"));
+template <typename... Needles>
+auto ThrowsOneLineError(const Needles&... needles) {
+  return ::testing::ThrowsMessage<Error>(::testing::AllOf(
+      ::testing::Not(::testing::HasSubstr("\n")), ::testing::HasSubstr(std::string(needles))...));
+}
+// The same, and the message starts with `prefix` (the file it names: path + ": ").
+template <typename... Needles>
+auto ThrowsOneLineErrorAt(const std::string& prefix, const Needles&... needles) {
+  return ::testing::ThrowsMessage<Error>(
+      ::testing::AllOf(::testing::StartsWith(prefix), ::testing::Not(::testing::HasSubstr("\n")),
+                       ::testing::HasSubstr(std::string(needles))...));
+}
 
 // ---- Locations --------------------------------------------------------------------------------
 // <source>/tests/fixtures/<name>

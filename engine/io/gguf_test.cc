@@ -28,17 +28,7 @@ using Bytes = std::string;
 std::string MetaPath() { return testing::FixturePath("io/meta.gguf"); }
 std::string DequantPath() { return testing::FixturePath("io/dequant.gguf"); }
 
-// Returns the message of the Error thrown by `fn`, or "" (with a test failure) if none was.
-template <typename Fn>
-std::string ErrorOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
-}
+using testing::ThrowsOneLineErrorAt;
 
 class GgufTest : public ::testing::Test {
  protected:
@@ -60,10 +50,7 @@ class GgufTest : public ::testing::Test {
   // Writes `bytes` and expects Open to fail with a one-line message "<path>: ...<want>...".
   void ExpectOpenError(const Bytes& bytes, const std::string& want) {
     const std::string path = Write(bytes);
-    const std::string msg = ErrorOf([&] { GgufFile::Open(path); });
-    EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
-    EXPECT_NE(msg.find(want), std::string::npos) << "message: " << msg << "\nwant: " << want;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_THAT([&] { GgufFile::Open(path); }, ThrowsOneLineErrorAt(path + ": ", want));
   }
 
   fs::path dir_;
@@ -145,9 +132,8 @@ TEST_F(GgufTest, GettersReportAbsentAndWrongType) {
   EXPECT_EQ(f.GetFloat("no.such.key"), std::nullopt);
   EXPECT_EQ(f.GetString("no.such.key"), std::nullopt);
   EXPECT_EQ(f.GetStringArray("no.such.key"), std::nullopt);
-  const std::string msg = ErrorOf([&] { f.RequireInt("no.such.key"); });
-  EXPECT_TRUE(msg.starts_with(MetaPath() + ": ")) << msg;
-  EXPECT_NE(msg.find("no.such.key"), std::string::npos) << msg;
+  EXPECT_THAT([&] { f.RequireInt("no.such.key"); },
+              ThrowsOneLineErrorAt(MetaPath() + ": ", "no.such.key"));
   EXPECT_THROW(f.RequireFloat("no.such.key"), Error);
   EXPECT_THROW(f.RequireString("no.such.key"), Error);
 
@@ -160,9 +146,8 @@ TEST_F(GgufTest, GettersReportAbsentAndWrongType) {
   EXPECT_THROW(f.GetIntArray("test.arr.f32"), Error);
   EXPECT_THROW(f.GetFloatArray("test.arr.str"), Error);
   EXPECT_THROW(f.GetIntArray("test.u8"), Error);
-  const std::string wrong = ErrorOf([&] { f.GetString("test.u8"); });
-  EXPECT_TRUE(wrong.starts_with(MetaPath() + ": ")) << wrong;
-  EXPECT_NE(wrong.find("test.u8"), std::string::npos) << wrong;
+  EXPECT_THAT([&] { f.GetString("test.u8"); },
+              ThrowsOneLineErrorAt(MetaPath() + ": ", "test.u8"));
 }
 
 TEST_F(GgufTest, ReadsTensors) {
@@ -219,9 +204,7 @@ TEST_F(GgufTest, DequantizesEveryTypeLikeGgufPy) {
   const GgufTensorInfo* q2k = f.FindTensor("Q2_K");
   ASSERT_NE(q2k, nullptr);
   EXPECT_EQ(q2k->nbytes, 4u * 84u);
-  const std::string msg = ErrorOf([&] { f.ReadF32(*q2k); });
-  EXPECT_TRUE(msg.starts_with(DequantPath() + ": ")) << msg;
-  EXPECT_NE(msg.find("Q2_K"), std::string::npos) << msg;
+  EXPECT_THAT([&] { f.ReadF32(*q2k); }, ThrowsOneLineErrorAt(DequantPath() + ": ", "Q2_K"));
 }
 
 // sum_i bits(v[i]) * (i + 1) mod 2^64: an exact fingerprint of fp32 values.
@@ -380,8 +363,7 @@ TEST_F(GgufTest, AcceptsVersion2) {
 
 TEST_F(GgufTest, MissingFile) {
   const std::string path = (dir_ / "nope.gguf").string();
-  const std::string msg = ErrorOf([&] { GgufFile::Open(path); });
-  EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
+  EXPECT_THAT([&] { GgufFile::Open(path); }, ThrowsOneLineErrorAt(path + ": "));
 }
 
 // Every prefix of a valid file fails cleanly, except those that only drop trailing padding.

@@ -20,16 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename Fn>
-std::string ErrorOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an Error";
-  return "";
-}
+using testing::ThrowsOneLineErrorAt;
 
 // The fixture values: (i - 5) * 0.25 at flat index i.
 std::vector<float> Expected(int n) {
@@ -63,9 +54,7 @@ void ExpectFixtureTensors(const SafetensorsCheckpoint& c) {
   ASSERT_NE(i32, nullptr);
   EXPECT_EQ(i32->dtype, "I32");
   EXPECT_EQ(i32->shape, (std::vector<int64_t>{4}));
-  const std::string msg = ErrorOf([&] { c.ReadF32(*i32); });
-  EXPECT_TRUE(msg.starts_with(i32->file + ": ")) << msg;
-  EXPECT_NE(msg.find("I32"), std::string::npos) << msg;
+  EXPECT_THAT([&] { c.ReadF32(*i32); }, ThrowsOneLineErrorAt(i32->file + ": ", "I32"));
 }
 
 TEST(SafetensorsTest, ReadsSingleFile) {
@@ -113,16 +102,14 @@ class SafetensorsBadTest : public ::testing::Test {
   void ExpectError(const std::string& path, const std::string& want, bool dir = false,
                    std::string prefix = "") {
     if (prefix.empty()) prefix = path;
-    const std::string msg = ErrorOf([&] {
+    auto open = [&] {
       if (dir) {
         SafetensorsCheckpoint::OpenDir(path);
       } else {
         SafetensorsCheckpoint::OpenFile(path);
       }
-    });
-    EXPECT_TRUE(msg.starts_with(prefix + ": ")) << msg;
-    EXPECT_NE(msg.find(want), std::string::npos) << "message: " << msg << "\nwant: " << want;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    };
+    EXPECT_THAT(open, ThrowsOneLineErrorAt(prefix + ": ", want));
   }
 
   fs::path dir_;
@@ -184,9 +171,7 @@ TEST_F(SafetensorsBadTest, UnreadableDtype) {
   const std::string path =
       WriteSt("u8.safetensors", R"({"w":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", kEight);
   const SafetensorsCheckpoint c = SafetensorsCheckpoint::OpenFile(path);
-  const std::string msg = ErrorOf([&] { c.ReadF32(*c.Find("w")); });
-  EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
-  EXPECT_NE(msg.find("U8"), std::string::npos) << msg;
+  EXPECT_THAT([&] { c.ReadF32(*c.Find("w")); }, ThrowsOneLineErrorAt(path + ": ", "U8"));
 }
 
 TEST_F(SafetensorsBadTest, TruncatedAtEveryLength) {
@@ -194,8 +179,8 @@ TEST_F(SafetensorsBadTest, TruncatedAtEveryLength) {
       ReadFileToString(testing::FixturePath("io/st/single/model.safetensors"));
   for (size_t len = 0; len < valid.size(); ++len) {
     const std::string path = WriteRaw("cut.safetensors", valid.substr(0, len));
-    const std::string msg = ErrorOf([&] { SafetensorsCheckpoint::OpenFile(path); });
-    EXPECT_TRUE(msg.starts_with(path + ": ")) << len << ": " << msg;
+    EXPECT_THAT([&] { SafetensorsCheckpoint::OpenFile(path); }, ThrowsOneLineErrorAt(path + ": "))
+        << len;
   }
 }
 

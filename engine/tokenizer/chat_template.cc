@@ -4,39 +4,13 @@
 #include "engine/tokenizer/chat_template.h"
 
 #include "engine/common/error.h"
-#include "engine/tokenizer/internal.h"
+#include "engine/common/utf8.h"
 
 namespace starattn {
 namespace {
 
-namespace ti = tokenizer_internal;
-
-// Python's str.isspace(), which jinja's trim and str.strip() use.
-bool IsPyWhitespace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-std::string PyStrip(std::string_view s) {
-  size_t b = 0;
-  while (b < s.size()) {
-    uint32_t cp;
-    const size_t n = ti::DecodeUtf8(s, b, &cp);
-    if (!IsPyWhitespace(cp)) break;
-    b += n;
-  }
-  size_t e = s.size();
-  while (e > b) {
-    size_t p = e - 1;
-    while (p > b && (static_cast<uint8_t>(s[p]) & 0xC0) == 0x80 && e - p < 4) --p;
-    uint32_t cp;
-    ti::DecodeUtf8(s, p, &cp);
-    if (!IsPyWhitespace(cp)) break;
-    e = p;
-  }
-  return std::string(s.substr(b, e - b));
-}
+// Python's str.strip(), which jinja's trim uses.
+std::string PyStrip(std::string_view s) { return std::string(utf8::PyStrip(s)); }
 
 // Undoes jinja string-literal escapes.
 std::string JinjaUnescape(std::string_view s) {

@@ -1,5 +1,6 @@
 // Private building blocks of the tokenizers (not part of the engine's interface):
-//  - UTF-8 helpers, the GPT-2 byte <-> unicode mapping, NFC (pretokenizer.cc)
+//  - UTF-8 helpers (over engine/common/utf8.h), the GPT-2 byte <-> unicode mapping, NFC
+//    (pretokenizer.cc)
 //  - PCRE2 regexes, normalizers and pre-tokenizers (pretokenizer.cc)
 //  - the BPE merge algorithms: rank-based merges and SentencePiece score-based merges
 //    (bpe.cc)
@@ -15,12 +16,16 @@
 #include <utility>
 #include <vector>
 
+#include "engine/common/utf8.h"
+
 namespace starattn::tokenizer_internal {
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
 
 // Length of the UTF-8 sequence announced by a lead byte (1 for continuation/invalid bytes), like
-// llama.cpp's unicode_len_utf8.
+// llama.cpp's unicode_len_utf8. Deliberately by hand and unvalidated: the SentencePiece-style
+// splitter sizes characters exactly as llama.cpp does, so that invalid input splits the same way
+// (a validating decoder such as utf8proc_iterate would split it differently).
 inline size_t Utf8SeqLen(uint8_t lead) {
   if (lead < 0x80) return 1;
   if ((lead & 0xE0) == 0xC0) return 2;
@@ -33,16 +38,19 @@ inline size_t CharLen(std::string_view s, size_t i) {
   const size_t n = Utf8SeqLen(static_cast<uint8_t>(s[i]));
   return n < s.size() - i ? n : s.size() - i;
 }
-void AppendUtf8(uint32_t cp, std::string* out);
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp);
+// Decodes the code point at s[i] (utf8proc, engine/common/utf8.h). Returns its byte length;
+// an invalid sequence decodes as U+FFFD with length 1, as in llama.cpp and HF tokenizers.
+inline size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
+  const size_t n = utf8::Decode(s, i, cp);
+  if (*cp == utf8::kInvalid) *cp = 0xFFFD;
+  return n;
+}
+inline void AppendUtf8(uint32_t cp, std::string* out) { utf8::Append(cp, out); }
 // Length of the character at s[i] when it is valid UTF-8, else 1 (an invalid byte stands alone).
 inline size_t ValidCharLen(std::string_view s, size_t i) {
-  if (static_cast<uint8_t>(s[i]) < 0x80) return 1;
   uint32_t cp;
-  return DecodeUtf8(s, i, &cp);
+  return utf8::Decode(s, i, &cp);
 }
-// Decodes the code point at s[i]. Returns its byte length; invalid sequences decode as U+FFFD with
-// length 1 (declared above).
 
 // ---- GPT-2 byte-level mapping -----------------------------------------------------------------
 

@@ -14,66 +14,6 @@
 
 namespace starattn::tokenizer_internal {
 
-// ---- UTF-8 ------------------------------------------------------------------------------------
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data()) + i;
-  const size_t avail = s.size() - i;
-  const uint8_t c = p[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t n;
-  uint32_t v;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, v = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, v = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, v = c & 0x07, min = 0x10000;
-  } else {
-    *cp = 0xFFFD;
-    return 1;
-  }
-  if (avail < n) {
-    *cp = 0xFFFD;
-    return 1;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    if ((p[k] & 0xC0) != 0x80) {
-      *cp = 0xFFFD;
-      return 1;
-    }
-    v = (v << 6) | (p[k] & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-    *cp = 0xFFFD;
-    return 1;
-  }
-  *cp = v;
-  return n;
-}
-
 // ---- GPT-2 byte-level mapping -----------------------------------------------------------------
 
 namespace {

@@ -14,6 +14,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "engine/common/utf8.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/internal.h"
 
@@ -139,7 +140,7 @@ class AddedTokenMatcher {
         if (t.single_word && !IsSingleWord(text, b, e)) continue;
         if (t.lstrip) {
           while (b > from) {
-            const size_t p = PrevCharStart(text, b);
+            const size_t p = utf8::PrevStart(text, b);
             uint32_t cp;
             ti::DecodeUtf8(text, p, &cp);
             if (!IsWhiteSpace(cp)) break;
@@ -164,15 +165,10 @@ class AddedTokenMatcher {
   }
 
  private:
-  static size_t PrevCharStart(std::string_view text, size_t pos) {
-    size_t p = pos - 1;
-    while (p > 0 && (static_cast<uint8_t>(text[p]) & 0xC0) == 0x80 && pos - p < 4) --p;
-    return p;
-  }
   static bool IsSingleWord(std::string_view text, size_t b, size_t e) {
     if (b > 0) {
       uint32_t cp;
-      ti::DecodeUtf8(text, PrevCharStart(text, b), &cp);
+      ti::DecodeUtf8(text, utf8::PrevStart(text, b), &cp);
       if (IsWordChar(cp)) return false;
     }
     if (e < text.size()) {

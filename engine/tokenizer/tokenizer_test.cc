@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/common/error.h"
+#include "engine/common/hash.h"
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/io/gguf.h"
@@ -46,15 +47,6 @@ std::string Escape(std::string_view s) {
     }
   }
   return out;
-}
-
-uint64_t Fnv1a64(std::string_view data) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (const char c : data) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
 }
 
 json ReadJson(const std::string& path) { return json::parse(ReadFileToString(path)); }
@@ -458,22 +450,10 @@ json TinyTokenizerJson() {
   };
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 void ExpectJsonError(const json& j, const std::string& want) {
   TempDir dir;
   const std::string path = dir.Write("tokenizer.json", j.dump());
-  const std::string msg = ErrorOf([&] { Tokenizer::FromJsonFile(path); });
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find(want), std::string::npos) << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_THAT([&] { Tokenizer::FromJsonFile(path); }, testing::ThrowsOneLineError(path, want));
 }
 
 TEST(TokenizerErrors, TinyJsonWorks) {
@@ -522,15 +502,11 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
   {
     TempDir dir;
     const std::string path = dir.Write("tokenizer.json", "{\"model\": {\"vocab\": ");
-    const std::string msg = ErrorOf([&] { Tokenizer::FromJsonFile(path); });
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("invalid JSON"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_THAT([&] { Tokenizer::FromJsonFile(path); },
+                testing::ThrowsOneLineError(path, "invalid JSON"));
   }
-  {
-    const std::string msg = ErrorOf([] { Tokenizer::FromJsonFile("/nonexistent/tokenizer.json"); });
-    EXPECT_NE(msg.find("/nonexistent/tokenizer.json"), std::string::npos) << msg;
-  }
+  EXPECT_THAT([] { Tokenizer::FromJsonFile("/nonexistent/tokenizer.json"); },
+              testing::ThrowsOneLineError("/nonexistent/tokenizer.json"));
   json j = TinyTokenizerJson();
   j["model"].erase("vocab");
   ExpectJsonError(j, "model.vocab is missing");
@@ -576,8 +552,7 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
   TempDir dir;
   const std::string path = dir.Write("tokenizer.json", TinyTokenizerJson().dump());
   const std::string cfg = dir.Write("tokenizer_config.json", "[1, 2");
-  const std::string msg = ErrorOf([&] { Tokenizer::FromJsonFile(path); });
-  EXPECT_NE(msg.find(cfg), std::string::npos) << msg;
+  EXPECT_THAT([&] { Tokenizer::FromJsonFile(path); }, testing::ThrowsOneLineError(cfg));
 }
 
 // Minimal GGUF v3 writer for the error tests (metadata only).
@@ -647,11 +622,10 @@ GgufBuilder TinyGpt2Gguf(const std::string& pre, const std::vector<std::string>&
   return b;
 }
 
-std::string GgufErrorOf(const GgufBuilder& b, std::string* path_out) {
+// The tokenizer of the GGUF file `b` builds, written as tok.gguf in a temporary folder.
+void LoadGgufTokenizer(const GgufBuilder& b) {
   TempDir dir;
-  const std::string path = dir.Write("tok.gguf", b.Bytes());
-  *path_out = path;
-  return ErrorOf([&] { Tokenizer::FromGguf(GgufFile::Open(path)); });
+  Tokenizer::FromGguf(GgufFile::Open(dir.Write("tok.gguf", b.Bytes())));
 }
 
 TEST(TokenizerErrors, TinyGgufWorks) {
@@ -663,32 +637,26 @@ TEST(TokenizerErrors, TinyGgufWorks) {
 }
 
 TEST(TokenizerErrors, MalformedGguf) {
-  std::string path;
-  std::string msg = GgufErrorOf(TinyGpt2Gguf("klingon", {"a b"}), &path);
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("unknown pre-tokenizer type 'klingon'"), std::string::npos) << msg;
-
-  msg = GgufErrorOf(TinyGpt2Gguf("gpt2", {"a x"}), &path);
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("refers to unknown token 'x'"), std::string::npos) << msg;
+  using testing::ThrowsOneLineError;
+  EXPECT_THAT([] { LoadGgufTokenizer(TinyGpt2Gguf("klingon", {"a b"})); },
+              ThrowsOneLineError("tok.gguf", "unknown pre-tokenizer type 'klingon'"));
+  EXPECT_THAT([] { LoadGgufTokenizer(TinyGpt2Gguf("gpt2", {"a x"})); },
+              ThrowsOneLineError("tok.gguf", "refers to unknown token 'x'"));
 
   GgufBuilder b;
   b.Str("tokenizer.ggml.model", "bert");
   b.StrArray("tokenizer.ggml.tokens", {"a"});
-  msg = GgufErrorOf(b, &path);
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("unsupported tokenizer model 'bert'"), std::string::npos) << msg;
+  EXPECT_THAT([&] { LoadGgufTokenizer(b); },
+              ThrowsOneLineError("tok.gguf", "unsupported tokenizer model 'bert'"));
 
   GgufBuilder c;
   c.Str("tokenizer.ggml.model", "gpt2");
   c.StrArray("tokenizer.ggml.tokens", {"a"});
-  msg = GgufErrorOf(c, &path);
-  EXPECT_NE(msg.find("no tokenizer.ggml.merges"), std::string::npos) << msg;
+  EXPECT_THAT([&] { LoadGgufTokenizer(c); }, ThrowsOneLineError("no tokenizer.ggml.merges"));
 
   GgufBuilder d;
   d.Str("general.architecture", "llama");
-  msg = GgufErrorOf(d, &path);
-  EXPECT_NE(msg.find("no tokenizer.ggml.model"), std::string::npos) << msg;
+  EXPECT_THAT([&] { LoadGgufTokenizer(d); }, ThrowsOneLineError("no tokenizer.ggml.model"));
 }
 
 // The GGUF code path for the llama3 and qwen2 pre-tokenizer types: GGUFs built at test time from

@@ -2,7 +2,6 @@
 
 #include <omp.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -10,7 +9,7 @@
 
 namespace starattn::cli {
 
-void ForEachJsonLine(const std::string& path, bool allow_partial_last,
+bool ForEachJsonLine(const std::string& path, bool allow_torn_last,
                      const std::function<void(nlohmann::json, int64_t)>& fn) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail("{}: cannot open", path);
@@ -18,26 +17,19 @@ void ForEachJsonLine(const std::string& path, bool allow_partial_last,
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
-    const bool torn = in.eof();  // no newline after this line
+    const bool last_unterminated = in.eof();
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception& e) {
-      if (torn && allow_partial_last) return;
+      if (last_unterminated && allow_torn_last) return true;
       Fail("{}:{}: invalid JSON: {}", path, line_no, e.what());
     }
-    if (torn && allow_partial_last) return;  // complete JSON but no newline: not committed
     fn(std::move(j), line_no);
   }
-}
-
-void TruncatePartialLastLine(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty() || bytes.back() == '\n') return;
-  const size_t keep = bytes.rfind('\n') == std::string::npos ? 0 : bytes.rfind('\n') + 1;
-  std::filesystem::resize_file(path, keep);
+  if (in.bad()) Fail("{}: read error", path);
+  return false;
 }
 
 bool ParseCommandLine(const std::vector<std::string>& args,
@@ -52,6 +44,20 @@ bool ParseCommandLine(const std::vector<std::string>& args,
   }
   po::notify(vm);
   return true;
+}
+
+std::vector<std::string> SplitList(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const std::string& v : values) {
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      size_t comma = v.find(',', pos);
+      if (comma == std::string::npos) comma = v.size();
+      if (comma > pos) out.push_back(v.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+  }
+  return out;
 }
 
 void ApplyThreadsOption(const boost::program_options::variables_map& vm) {

@@ -1,4 +1,5 @@
-// JSON Lines helpers shared by the commands.
+// JSON Lines reading and command-line helpers shared by the commands (prediction records:
+// records.h).
 #pragma once
 
 #include <cstdint>
@@ -11,19 +12,20 @@
 
 namespace starattn::cli {
 
-// Calls fn(record, 1-based line number) for each non-empty line. A malformed line is an Error
-// naming the file and line, except a torn last line (no trailing newline) when
-// allow_partial_last is true, which is skipped.
-void ForEachJsonLine(const std::string& path, bool allow_partial_last,
+// Calls fn(value, 1-based line number) for each non-blank line. A line that is not JSON is an
+// Error naming the file and line, except a torn last line (no trailing newline, not parseable: a
+// write cut by a kill) when allow_torn_last is true, which is skipped; returns whether one was.
+// A last line without its newline that parses is passed on like any other.
+bool ForEachJsonLine(const std::string& path, bool allow_torn_last,
                      const std::function<void(nlohmann::json, int64_t)>& fn);
-
-// Cuts a file after its last newline (drops a line torn by a kill). No-op if it ends with one.
-void TruncatePartialLastLine(const std::string& path);
 
 // Parses args against desc (adding --help); prints usage + options and returns false on --help.
 bool ParseCommandLine(const std::vector<std::string>& args,
                       boost::program_options::options_description& desc,
                       boost::program_options::variables_map& vm, const char* usage);
+
+// Values of a multi-token option, commas also separating ("a b,c" -> a, b, c).
+std::vector<std::string> SplitList(const std::vector<std::string>& values);
 
 // Applies a command's --threads option: 0 keeps OpenMP's default (all cores), a positive count
 // sets it, a negative one is an Error.

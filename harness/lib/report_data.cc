@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "engine/common/error.h"
-#include "harness/lib/jsonl.h"
+#include "harness/lib/records.h"
 #include "ruler/tasks.h"
 
 namespace fs = std::filesystem;
@@ -110,114 +110,74 @@ bool TaskLess(const std::string& a, const std::string& b) {
 
 // ---- Scored samples ---------------------------------------------------------------------------
 
+namespace {
+
+SampleTiming TimingOf(const nlohmann::json& t) {
+  SampleTiming timing;
+  timing.total_s = NumberOr(t, "total_s", 0);
+  timing.phase1_critical_s = NumberOr(t, "phase1_critical_s", 0);
+  timing.phase2_critical_s = NumberOr(t, "phase2_critical_s", 0);
+  timing.decode_critical_s = NumberOr(t, "decode_critical_s", 0);
+  if (const auto h = t.find("hosts"); h != t.end() && h->is_array() && !h->empty()) {
+    // Phase 2 from the end of phase 1's critical path to the last host's first-token logits
+    // (records written before SetCriticalPaths held the max of the hosts' phase-2 times, which
+    // includes waiting for the slowest host's phase 1).
+    double p1 = 0, first_token = 0;
+    for (const auto& host : *h) {
+      const double h1 = host.is_object() ? NumberOr(host, "phase1_s", 0) : 0;
+      const double h2 = host.is_object() ? NumberOr(host, "phase2_s", 0) : 0;
+      timing.host_phase1_s.push_back(h1);
+      p1 = std::max(p1, h1);
+      first_token = std::max(first_token, h1 + h2);
+    }
+    timing.phase2_critical_s = first_token - p1;
+  }
+  return timing;
+}
+
+AttnInfo AttnOf(const nlohmann::json& a) {
+  AttnInfo attn;
+  if (a.contains("mode") && a["mode"].is_string()) attn.mode = a["mode"].get<std::string>();
+  attn.hosts = static_cast<int>(NumberOr(a, "hosts", 0));
+  attn.block_size = static_cast<int64_t>(NumberOr(a, "block_size", 0));
+  attn.anchor_size = static_cast<int64_t>(NumberOr(a, "anchor_size", 0));
+  return attn;
+}
+
+}  // namespace
+
 PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRegistry& metrics,
                                   const std::string& length_fallback) {
   PredictionFile file;
   file.path = path;
-  if (!fs::is_regular_file(path)) Fail("{}: no such file", path);
   std::map<std::string, std::vector<ruler::Prediction>> by_length;
-  std::set<std::string> seen;
   bool have_attn = false;
-  cli::ForEachJsonLine(path, /*allow_partial_last=*/true, [&](nlohmann::json j, int64_t line) {
-    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line);
-    const auto pred = j.find("pred");
-    if (pred == j.end() || !pred->is_string()) Fail("{}:{}: no string field \"pred\"", path, line);
-    const auto task = j.find("task");
-    if (task == j.end() || !task->is_string()) Fail("{}:{}: no string field \"task\"", path, line);
-    ruler::Prediction p;
-    p.task = task->get<std::string>();
-    p.pred = pred->get<std::string>();
-    const char* ref_key = j.contains("outputs")  ? "outputs"
-                          : j.contains("output") ? "output"
-                                                 : nullptr;
-    if (ref_key == nullptr) Fail("{}:{}: no field \"outputs\" (or \"output\")", path, line);
-    const nlohmann::json& refs = j[ref_key];
-    if (refs.is_string()) {
-      p.references = {refs.get<std::string>()};
-    } else if (refs.is_array() && !refs.empty() &&
-               std::all_of(refs.begin(), refs.end(), [](const auto& r) { return r.is_string(); })) {
-      p.references = refs.get<std::vector<std::string>>();
-    } else {
-      Fail("{}:{}: \"{}\" must be a string or a non-empty list of strings", path, line, ref_key);
-    }
-    p.index = j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>()
-                                                                    : line - 1;
-    if (j.contains("length_limit") && j["length_limit"].is_number_integer()) {
-      p.length_limit = j["length_limit"].get<int64_t>();
-    }
-
+  records::ReadOptions opts;
+  opts.drop_inputs = true;  // the metrics read the answers and the question
+  file.torn_last_line = records::ForEachRecord(path, opts, [&](records::Record&& r) {
     ScoredSample s;
-    s.task = p.task;
-    if (j.contains("length_name") && j["length_name"].is_string()) {
-      s.length = j["length_name"].get<std::string>();
-    } else if (p.length_limit > 0) {
-      s.length = LengthLabelOf(p.length_limit);
-    } else {
-      s.length = length_fallback;
+    s.task = r.task;
+    s.length = records::LengthLabel(r, length_fallback);
+    s.key = r.key;
+    s.pred_clean = ruler::CleanPrediction(r.pred);
+    if (const auto t = r.json.find("timing"); t != r.json.end() && t->is_object()) {
+      s.timing = TimingOf(*t);
     }
-    s.key = j.contains("sample_key") && j["sample_key"].is_string()
-                ? j["sample_key"].get<std::string>()
-                : fmt::format("{}/{}", p.task, p.index);
-    if (!seen.insert(s.PairKey()).second) {
-      Fail("{}:{}: sample {} (length {}) appears twice", path, line, s.key, s.length);
+    if (const auto a = r.json.find("attn"); !have_attn && a != r.json.end() && a->is_object()) {
+      have_attn = true;
+      file.attn = AttnOf(*a);
     }
-    s.pred_clean = ruler::CleanPrediction(p.pred);
-    if (const auto t = j.find("timing"); t != j.end() && t->is_object()) {
-      SampleTiming timing;
-      timing.total_s = NumberOr(*t, "total_s", 0);
-      timing.phase1_critical_s = NumberOr(*t, "phase1_critical_s", 0);
-      timing.phase2_critical_s = NumberOr(*t, "phase2_critical_s", 0);
-      timing.decode_critical_s = NumberOr(*t, "decode_critical_s", 0);
-      if (const auto h = t->find("hosts"); h != t->end() && h->is_array() && !h->empty()) {
-        // Phase 2 from the end of phase 1's critical path to the last host's first-token
-        // logits (records written before SetCriticalPaths held the max of the hosts' phase-2
-        // times, which includes waiting for the slowest host's phase 1).
-        double p1 = 0, first_token = 0;
-        for (const auto& host : *h) {
-          const double h1 = host.is_object() ? NumberOr(host, "phase1_s", 0) : 0;
-          const double h2 = host.is_object() ? NumberOr(host, "phase2_s", 0) : 0;
-          timing.host_phase1_s.push_back(h1);
-          p1 = std::max(p1, h1);
-          first_token = std::max(first_token, h1 + h2);
-        }
-        timing.phase2_critical_s = first_token - p1;
-      }
-      s.timing = std::move(timing);
-    }
-    if (!have_attn) {
-      if (const auto a = j.find("attn"); a != j.end() && a->is_object()) {
-        have_attn = true;
-        if (a->contains("mode") && (*a)["mode"].is_string()) {
-          file.attn.mode = (*a)["mode"].get<std::string>();
-        }
-        file.attn.hosts = static_cast<int>(NumberOr(*a, "hosts", 0));
-        file.attn.block_size = static_cast<int64_t>(NumberOr(*a, "block_size", 0));
-        file.attn.anchor_size = static_cast<int64_t>(NumberOr(*a, "anchor_size", 0));
-      }
-    }
-
-    // The long inputs are not needed to score (metrics read the answers and the question).
-    j.erase("input_context");
-    j.erase("input");
-    p.record = std::move(j);
-    const std::string metric = ruler::DefaultMetricForTask(p.task);
-    if (metric.empty()) Fail("{}:{}: task '{}' has no known metric", path, line, p.task);
+    const std::string metric = ruler::DefaultMetricForTask(r.task);
+    if (metric.empty()) Fail("{}:{}: task '{}' has no known metric", path, r.line, r.task);
     const ruler::MetricFn* fn = metrics.Find(metric);
     if (fn == nullptr) {
-      Fail("{}:{}: task '{}': metric '{}' is not registered", path, line, p.task, metric);
+      Fail("{}:{}: task '{}': metric '{}' is not registered", path, r.line, r.task, metric);
     }
+    ruler::Prediction p = records::ToRulerPrediction(r);
     s.score = (*fn)(std::vector<ruler::Prediction>{p}) / 100.0;
+    by_length[s.length].push_back(std::move(p));
     file.samples.push_back(std::move(s));
-    by_length[file.samples.back().length].push_back(std::move(p));
   });
-  {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    const std::streamoff size = in.tellg();
-    if (size > 0) {
-      in.seekg(size - 1);
-      file.torn_last_line = in.get() != '\n';
-    }
-  }
   for (auto& [length, preds] : by_length) {
     // One length label may still hold several length_limits (e.g. hand-made files): score them
     // as one group rather than fail.

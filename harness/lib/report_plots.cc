@@ -7,10 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "engine/common/error.h"
+#include "engine/common/files.h"
 
 namespace fs = std::filesystem;
 
@@ -358,9 +358,7 @@ PlotSet WritePlots(const Report& report, const std::string& out_dir, const std::
     fs::create_directories(dir);
     for (const Plot& p : plots) {
       for (const auto& [ext, text] : {std::pair{".dat", &p.dat}, std::pair{".gp", &p.gp}}) {
-        std::ofstream out(dir / (p.stem + ext), std::ios::binary | std::ios::trunc);
-        out << *text;
-        if (!out) Fail("{}: write failed", (dir / (p.stem + ext)).string());
+        WriteFileAtomically((dir / (p.stem + ext)).string(), *text);
       }
       set.scripts.push_back((dir / (p.stem + ".gp")).string());
       if (exe.empty()) {

@@ -21,6 +21,7 @@ namespace {
 
 using testing::ReportFixture;
 using testing::TestMetrics;
+using starattn::testing::ThrowsOneLineError;
 
 const char* kStar = "star-h2-b4";
 const char* kRing = "ring-h2";
@@ -324,33 +325,24 @@ TEST(ReferenceCsvTest, LengthAndLabelFromThePath) {
   fs::remove_all(d);
 }
 
-void ExpectOneLineError(const std::function<void()>& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; wanted one containing: " << needle;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
-}
-
 TEST(ReportErrorsTest, MissingEmptyAndMalformedResults) {
   const ruler::MetricRegistry metrics = TestMetrics();
-  ExpectOneLineError([&] { ReadResultsTree("/nonexistent/results/x", metrics); },
-                     "no such results directory");
+  EXPECT_THAT([&] { ReadResultsTree("/nonexistent/results/x", metrics); },
+              ThrowsOneLineError("no such results directory"));
   const fs::path empty = TempDir("empty");
-  ExpectOneLineError([&] { ReadResultsTree(empty.string(), metrics); }, "no predictions found");
+  EXPECT_THAT([&] { ReadResultsTree(empty.string(), metrics); },
+              ThrowsOneLineError("no predictions found"));
   // An empty pred.jsonl (a sweep that has not finished a sample) is skipped, not an error.
   fs::create_directories(empty / "m" / "dense" / "2k");
   std::ofstream(empty / "m" / "dense" / "2k" / "pred.jsonl").close();
-  ExpectOneLineError([&] { ReadResultsTree(empty.string(), metrics); }, "no predictions found");
+  EXPECT_THAT([&] { ReadResultsTree(empty.string(), metrics); },
+              ThrowsOneLineError("no predictions found"));
   fs::remove_all(empty);
-  ExpectOneLineError([&] { ReadResultsTree(ReportFixture("malformed"), metrics); },
-                     "pred.jsonl:3: invalid JSON");
+  EXPECT_THAT([&] { ReadResultsTree(ReportFixture("malformed"), metrics); },
+              ThrowsOneLineError("pred.jsonl:3: invalid JSON"));
   // A task without a registered metric.
-  ExpectOneLineError([&] { ReadResultsTree(ReportFixture("results"), ruler::RulerMetrics()); },
-                     "metric 'babilong' is not registered");
+  EXPECT_THAT([&] { ReadResultsTree(ReportFixture("results"), ruler::RulerMetrics()); },
+              ThrowsOneLineError("metric 'babilong' is not registered"));
 }
 
 TEST(ReportErrorsTest, TornLastLineIsSkippedAndDuplicatesRejected) {
@@ -366,8 +358,8 @@ TEST(ReportErrorsTest, TornLastLineIsSkippedAndDuplicatesRejected) {
   EXPECT_EQ(torn.samples.size(), 1u);
   EXPECT_TRUE(torn.torn_last_line);
   std::ofstream(d / "dup.jsonl") << first << "\n" << first << "\n";
-  ExpectOneLineError([&] { ReadPredictionFile((d / "dup.jsonl").string(), metrics); },
-                     "appears twice");
+  EXPECT_THAT([&] { ReadPredictionFile((d / "dup.jsonl").string(), metrics); },
+              ThrowsOneLineError("appears twice"));
   fs::remove_all(d);
 }
 

@@ -1,23 +1,32 @@
 // Running samples (input_context, input_query, outputs) through a model with an attention mode,
-// appending predictions to a JSONL file, resumable at sample granularity. Used by `run` and
+// appending prediction records (records.h), resumable at sample granularity. Used by `run` and
 // `sweep`.
+//
+// Hosts are threads of this process, or MPI processes. Under MPI this process is rank 0, the
+// driver: it alone reads the inputs, tokenizes, writes the records and resumes; for each sample it
+// sends the model path, the configuration and the token ids to the other ranks, which run
+// ServeSamples, and every rank enters RunSample with the same inputs.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/dist/communicator.h"
 #include "engine/model/distributed.h"
+#include "engine/model/model.h"
+#include "harness/lib/device.h"
 
 namespace starattn::cli {
 
 struct RunInput {
   nlohmann::json record;  // the input line, kept whole in the output
-  std::string key;        // identity for resuming: "<task>/<index>", else the line number
+  std::string key;        // identity for resuming: "<task>/<index>", else "<file>:<line>"
 };
 
 // Reads input samples; errors name the file and line (missing fields, duplicate keys).
@@ -25,34 +34,59 @@ std::vector<RunInput> ReadRunInputs(const std::string& path);
 // Adds one file's samples to `into` (keys must stay unique).
 void AppendRunInputs(const std::string& path, std::vector<RunInput>& into);
 
+// Where samples run: the model on --device, its hosts in this process or across the MPI world.
+class SampleRunner {
+ public:
+  // `mpi`: the MPI world with this process as rank 0 (the others run ServeSamples), or null.
+  SampleRunner(const DeviceChoice& device, Communicator* mpi);
+  // Under MPI, tells the other ranks to stop; also when an error unwinds the driver, so that they
+  // exit instead of waiting for a sample that will not come.
+  ~SampleRunner();
+  SampleRunner(const SampleRunner&) = delete;
+  SampleRunner& operator=(const SampleRunner&) = delete;
+
+  // Loads the model at `path` unless it is already loaded (under MPI the other ranks load it
+  // before their next sample).
+  const Model& Load(const std::string& path);
+  const Model& model() const;
+
+  // The communicator a configuration of `hosts` hosts runs on: "mpi" when they equal the MPI
+  // world size; "in-process" without MPI, or for one host under MPI (rank 0 alone: dense).
+  // Throws Error for other host counts under MPI.
+  std::string_view CommunicatorFor(int hosts) const;
+
+  SampleResult Run(const DistConfig& cfg, std::span<const int32_t> context,
+                   std::span<const int32_t> query, const GenerateOptions& gen);
+  const DeviceChoice& device() const { return device_; }
+
+ private:
+  struct Host;
+  friend void ServeSamples(Communicator& mpi, const DeviceChoice& device);
+  DeviceChoice device_;
+  Communicator* mpi_;
+  std::unique_ptr<Host> host_;
+};
+
+// The other ranks under MPI: run what rank 0's SampleRunner sends until it stops.
+void ServeSamples(Communicator& mpi, const DeviceChoice& device);
+
 struct RunnerOptions {
   DistConfig cfg;
   GenerateOptions gen;
   bool per_sample_tokens = true;  // a record's tokens_to_generate overrides gen.max_new_tokens
   int64_t limit = -1;             // at most this many new samples (-1: all)
-  Communicator* mpi = nullptr;    // one host per MPI process; null: in-process hosts
-  std::string device = "cpu";     // recorded with every prediction
-  std::string precision;          // the backend's arithmetic and K/V types, recorded likewise
-  // Runs one sample (harness/lib/device.h: ModelRunner::RunSample on the chosen backend).
-  std::function<SampleResult(std::span<const int32_t> context, std::span<const int32_t> query,
-                             const GenerateOptions& gen)>
-      run_sample;
 };
 
 struct RunProgress {
-  int64_t done = 0;     // samples finished, earlier runs included
+  int64_t done = 0;  // samples finished, earlier runs included
   int64_t total = 0;
   int64_t ran_now = 0;  // samples run by this call
   double seconds = 0;   // of the last sample
 };
 
-// Keys of the complete lines of an earlier output (a torn last line is cut off first, by the
-// writing rank only).
-std::vector<std::string> FinishedKeys(const std::string& output, bool writer, Communicator* mpi);
-
-// Runs every input whose key is not yet in `output`, appending one line per sample (flushed).
-// Returns the number of samples run now.
-int64_t RunSamples(const Model& model, const std::vector<RunInput>& inputs,
+// Runs every input whose key is not yet in `output` (records::RecordWriter: a torn last line is
+// cut first), appending one record per sample. Returns the number of samples run now.
+int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
                    const std::string& output, const RunnerOptions& opts,
                    const std::function<void(const RunInput&, const RunProgress&)>& on_sample);
 

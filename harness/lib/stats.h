@@ -7,27 +7,15 @@
 // interval is the percentile interval of the resampled statistics (linear interpolation between
 // order statistics, as numpy's default quantile).
 //
-// Reproducible: the generator is SplitMix64 with its own unbiased integer mapping (no std
-// distribution, whose output differs across standard libraries), so a seed gives the same
-// interval on every platform.
+// Reproducible: the generator is SplitMix64 (engine/common/random.h) with its own unbiased integer
+// mapping (no std distribution, whose output differs across standard libraries), so a seed gives
+// the same interval on every platform.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 namespace starattn::stats {
-
-// SplitMix64 (Steele, Lea, Flood 2014).
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next();
-  // Uniform integer in [0, n), n >= 1 (Lemire's multiply-shift with rejection: unbiased).
-  uint64_t Below(uint64_t n);
-
- private:
-  uint64_t state_;
-};
 
 // Linear-interpolation quantile (numpy "linear", R type 7) of sorted values; p in [0, 1].
 double QuantileSorted(const std::vector<double>& sorted, double p);

@@ -1,5 +1,7 @@
 #include "harness/lib/sweep_config.h"
 
+#include <fmt/ranges.h>
+
 #include <cctype>
 #include <set>
 
@@ -66,79 +68,92 @@ std::string LengthLabel(const std::string& length) {
   return s;
 }
 
-SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src) {
-  if (!j.is_object()) Fail("{}: the sweep config must be a JSON object", src);
-  static const std::set<std::string> known = {"name",    "description", "models",
-                                              "ruler",   "babilong",    "attention",
-                                              "samples", "seed",        "template",
-                                              "tokens_to_generate"};
-  for (const auto& [k, v] : j.items()) {
-    if (!known.count(k)) Fail("{}: unknown key '{}'", src, k);
+namespace {
+
+// o[key] as a non-empty string; `where` prefixes the key in the error ("models[0].").
+std::string NonEmptyString(const nlohmann::json& o, const char* key, const std::string& src,
+                           const std::string& where) {
+  if (!o.contains(key) || !o[key].is_string() || o[key].get<std::string>().empty()) {
+    Fail("{}: {}'{}' must be a non-empty string", src, where, key);
   }
-  SweepConfig c;
-  c.source = src;
-  c.raw = j;
-  auto str = [&](const nlohmann::json& o, const char* key, const std::string& where) {
-    if (!o.contains(key) || !o[key].is_string() || o[key].get<std::string>().empty()) {
-      Fail("{}: {}'{}' must be a non-empty string", src, where, key);
-    }
-    return o[key].get<std::string>();
-  };
-  c.name = str(j, "name", "");
-  if (c.name.find('/') != std::string::npos) Fail("{}: 'name' must not contain '/'", src);
+  return o[key].get<std::string>();
+}
+
+void RejectUnknownKeys(const nlohmann::json& o, const std::set<std::string>& known,
+                       const std::string& src, const std::string& where) {
+  for (const auto& [k, v] : o.items()) {
+    if (!known.count(k)) Fail("{}: {}unknown key '{}'", src, where, k);
+  }
+}
+
+std::vector<SweepModel> ParseModels(const nlohmann::json& j, const std::string& src) {
   if (!j.contains("models") || !j["models"].is_array() || j["models"].empty()) {
     Fail("{}: 'models' must be a non-empty list", src);
   }
+  std::vector<SweepModel> models;
   std::set<std::string> labels;
   for (size_t i = 0; i < j["models"].size(); ++i) {
     const auto& m = j["models"][i];
     const std::string where = "models[" + std::to_string(i) + "].";
     if (!m.is_object()) Fail("{}: models[{}] must be an object", src, i);
-    SweepModel sm{str(m, "label", where), str(m, "path", where)};
+    SweepModel sm{NonEmptyString(m, "label", src, where), NonEmptyString(m, "path", src, where)};
     if (!labels.insert(sm.label).second) Fail("{}: duplicate model label '{}'", src, sm.label);
-    c.models.push_back(sm);
+    models.push_back(sm);
   }
-  for (const char* bench : {"ruler", "babilong"}) {
-    if (!j.contains(bench)) continue;
-    const auto& b = j[bench];
-    const std::string where = std::string(bench);
-    if (!b.is_object()) Fail("{}: '{}' must be an object", src, bench);
-    SweepBenchmark sb;
-    sb.name = bench;
-    for (const auto& [k, v] : b.items()) {
-      if (k == "tasks") {
-        if (!v.is_array() || v.empty()) Fail("{}: {}.tasks must be a non-empty list", src, where);
-        for (const auto& t : v) {
-          if (!t.is_string()) Fail("{}: {}.tasks: {} is not a string", src, where, t.dump());
-          sb.tasks.push_back(t.get<std::string>());
-        }
-      } else if (k == "lengths") {
-        if (!v.is_array() || v.empty()) Fail("{}: {}.lengths must be a non-empty list", src, where);
-        for (const auto& l : v) {
-          const std::string s = l.is_number_integer() ? std::to_string(l.get<int64_t>())
-                                : l.is_string()       ? l.get<std::string>()
-                                                      : std::string("?");
-          int64_t tokens = 0;
-          try {
-            tokens = LengthTokens(bench, s);
-          } catch (const Error& e) {
-            Fail("{}: {}.lengths: {}", src, where, e.what());
-          }
-          if (tokens <= 0) Fail("{}: {}.lengths: {} is not positive", src, where, s);
-          sb.lengths.push_back(s);
-        }
-      } else if (v.is_string()) {
-        sb.data.emplace_back(k, v.get<std::string>());
-      } else if (!v.is_null()) {
-        Fail("{}: {}.{} must be a path string", src, where, k);
+  return models;
+}
+
+// The data options each generator takes (datagen.h), by benchmark.
+const std::set<std::string>& DataKeys(const std::string& bench) {
+  static const std::set<std::string> ruler = {"essays", "books", "wordlists", "squad", "hotpotqa"};
+  static const std::set<std::string> babilong = {"babi", "books"};
+  return bench == "ruler" ? ruler : babilong;
+}
+
+SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
+                              const std::string& src) {
+  if (!b.is_object()) Fail("{}: '{}' must be an object", src, bench);
+  SweepBenchmark sb;
+  sb.name = bench;
+  for (const auto& [k, v] : b.items()) {
+    if (k == "tasks") {
+      if (!v.is_array() || v.empty()) Fail("{}: {}.tasks must be a non-empty list", src, bench);
+      for (const auto& t : v) {
+        if (!t.is_string()) Fail("{}: {}.tasks: {} is not a string", src, bench, t.dump());
+        sb.tasks.push_back(t.get<std::string>());
       }
+    } else if (k == "lengths") {
+      if (!v.is_array() || v.empty()) Fail("{}: {}.lengths must be a non-empty list", src, bench);
+      for (const auto& l : v) {
+        const std::string s = l.is_number_integer() ? std::to_string(l.get<int64_t>())
+                              : l.is_string()       ? l.get<std::string>()
+                                                    : std::string("?");
+        int64_t tokens = 0;
+        try {
+          tokens = LengthTokens(bench, s);
+        } catch (const Error& e) {
+          Fail("{}: {}.lengths: {}", src, bench, e.what());
+        }
+        if (tokens <= 0) Fail("{}: {}.lengths: {} is not positive", src, bench, s);
+        sb.lengths.push_back(s);
+      }
+    } else if (!DataKeys(bench).count(k)) {
+      Fail("{}: {}: unknown key '{}' (tasks, lengths, or data: {})", src, bench, k,
+           fmt::join(DataKeys(bench), ", "));
+    } else if (v.is_string()) {
+      sb.data.emplace_back(k, v.get<std::string>());
+    } else if (!v.is_null()) {
+      Fail("{}: {}.{} must be a path string", src, bench, k);
     }
-    if (sb.tasks.empty() || sb.lengths.empty()) {
-      Fail("{}: {} needs 'tasks' and 'lengths'", src, where);
-    }
-    c.benchmarks.push_back(sb);
   }
-  if (c.benchmarks.empty()) Fail("{}: name at least one benchmark ('ruler', 'babilong')", src);
+  if (sb.tasks.empty() || sb.lengths.empty()) {
+    Fail("{}: {} needs 'tasks' and 'lengths'", src, bench);
+  }
+  return sb;
+}
+
+// samples, seed, template, tokens_to_generate.
+void ParseRunSettings(const nlohmann::json& j, const std::string& src, SweepConfig& c) {
   if (!j.contains("samples") || !j["samples"].is_number_integer() ||
       j["samples"].get<int64_t>() <= 0) {
     Fail("{}: 'samples' must be a positive integer", src);
@@ -148,61 +163,89 @@ SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src
     if (!j["seed"].is_number_unsigned()) Fail("{}: 'seed' must be a non-negative integer", src);
     c.seed = j["seed"].get<uint64_t>();
   }
-  if (j.contains("template")) c.chat_template = str(j, "template", "");
+  if (j.contains("template")) c.chat_template = NonEmptyString(j, "template", src, "");
   if (j.contains("tokens_to_generate") && !j["tokens_to_generate"].is_null()) {
-    if (!j["tokens_to_generate"].is_number_integer() || j["tokens_to_generate"].get<int64_t>() <= 0) {
+    const auto& t = j["tokens_to_generate"];
+    if (!t.is_number_integer() || t.get<int64_t>() <= 0) {
       Fail("{}: 'tokens_to_generate' must be a positive integer", src);
     }
-    c.tokens_to_generate = j["tokens_to_generate"].get<int64_t>();
+    c.tokens_to_generate = t.get<int64_t>();
   }
+}
+
+SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
+                              const std::string& where) {
+  if (!a.is_object()) Fail("{}: {} must be an object", src, where);
+  RejectUnknownKeys(
+      a, {"label", "mode", "hosts", "block", "anchor", "anchor_positions", "anchor_source"}, src,
+      where + ": ");
+  SweepAttention sa;
+  sa.label = NonEmptyString(a, "label", src, where + ".");
+  if (sa.label.find('/') != std::string::npos) {
+    Fail("{}: {}.label must not contain '/'", src, where);
+  }
+  try {
+    sa.mode = ParseAttnMode(NonEmptyString(a, "mode", src, where + "."));
+    if (a.contains("anchor_positions")) {
+      sa.anchor_positions =
+          ParseAnchorPositions(NonEmptyString(a, "anchor_positions", src, where + "."));
+    }
+    if (a.contains("anchor_source")) {
+      sa.anchor_source = ParseAnchorSource(NonEmptyString(a, "anchor_source", src, where + "."));
+    }
+  } catch (const Error& e) {
+    Fail("{}: {}: {}", src, where, e.what());
+  }
+  if (a.contains("hosts")) {
+    if (!a["hosts"].is_number_integer() || a["hosts"].get<int64_t>() < 1) {
+      Fail("{}: {}.hosts must be a positive integer", src, where);
+    }
+    sa.hosts = a["hosts"].get<int>();
+  }
+  if (sa.mode == AttnMode::kDense && sa.hosts != 1) {
+    Fail("{}: {}: dense attention runs on one host, got hosts {}", src, where, sa.hosts);
+  }
+  if (sa.mode == AttnMode::kStar) {
+    if (!a.contains("block")) Fail("{}: {}: star needs 'block' (tokens or \"L/k\")", src, where);
+    ParseSize(a["block"], src + ": " + where + ".block", &sa.block_tokens, &sa.block_div);
+    if (a.contains("anchor") && !(a["anchor"].is_string() && a["anchor"] == "block")) {
+      ParseSize(a["anchor"], src + ": " + where + ".anchor", &sa.anchor_tokens, &sa.anchor_div);
+    }
+  } else if (a.contains("block") || a.contains("anchor")) {
+    Fail("{}: {}: 'block' and 'anchor' apply to star only", src, where);
+  }
+  return sa;
+}
+
+}  // namespace
+
+SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src) {
+  if (!j.is_object()) Fail("{}: the sweep config must be a JSON object", src);
+  RejectUnknownKeys(j,
+                    {"name", "description", "models", "ruler", "babilong", "attention", "samples",
+                     "seed", "template", "tokens_to_generate"},
+                    src, "");
+  SweepConfig c;
+  c.source = src;
+  c.raw = j;
+  c.name = NonEmptyString(j, "name", src, "");
+  if (c.name.find('/') != std::string::npos) Fail("{}: 'name' must not contain '/'", src);
+  c.models = ParseModels(j, src);
+  for (const char* bench : {"ruler", "babilong"}) {
+    if (j.contains(bench)) c.benchmarks.push_back(ParseBenchmark(j[bench], bench, src));
+  }
+  if (c.benchmarks.empty()) Fail("{}: name at least one benchmark ('ruler', 'babilong')", src);
+  ParseRunSettings(j, src, c);
   if (!j.contains("attention") || !j["attention"].is_array() || j["attention"].empty()) {
     Fail("{}: 'attention' must be a non-empty list", src);
   }
-  std::set<std::string> attn_labels;
+  std::set<std::string> labels;
   for (size_t i = 0; i < j["attention"].size(); ++i) {
-    const auto& a = j["attention"][i];
-    const std::string where = "attention[" + std::to_string(i) + "]";
-    if (!a.is_object()) Fail("{}: {} must be an object", src, where);
-    static const std::set<std::string> akeys = {"label",       "mode",   "hosts",
-                                                "block",       "anchor", "anchor_positions",
-                                                "anchor_source"};
-    for (const auto& [k, v] : a.items()) {
-      if (!akeys.count(k)) Fail("{}: {}: unknown key '{}'", src, where, k);
+    c.attention.push_back(
+        ParseAttention(j["attention"][i], src, "attention[" + std::to_string(i) + "]"));
+    if (!labels.insert(c.attention.back().label).second) {
+      Fail("{}: duplicate attention label '{}'", src, c.attention.back().label);
     }
-    SweepAttention sa;
-    sa.label = str(a, "label", where + ".");
-    if (sa.label.find('/') != std::string::npos) Fail("{}: {}.label must not contain '/'", src, where);
-    if (!attn_labels.insert(sa.label).second) Fail("{}: duplicate attention label '{}'", src, sa.label);
-    try {
-      sa.mode = ParseAttnMode(str(a, "mode", where + "."));
-      if (a.contains("anchor_positions")) {
-        sa.anchor_positions = ParseAnchorPositions(str(a, "anchor_positions", where + "."));
-      }
-      if (a.contains("anchor_source")) {
-        sa.anchor_source = ParseAnchorSource(str(a, "anchor_source", where + "."));
-      }
-    } catch (const Error& e) {
-      Fail("{}: {}: {}", src, where, e.what());
-    }
-    if (a.contains("hosts")) {
-      if (!a["hosts"].is_number_integer() || a["hosts"].get<int64_t>() < 1) {
-        Fail("{}: {}.hosts must be a positive integer", src, where);
-      }
-      sa.hosts = a["hosts"].get<int>();
-    }
-    if (sa.mode == AttnMode::kDense && sa.hosts != 1) {
-      Fail("{}: {}: dense attention runs on one host, got hosts {}", src, where, sa.hosts);
-    }
-    if (sa.mode == AttnMode::kStar) {
-      if (!a.contains("block")) Fail("{}: {}: star needs 'block' (tokens or \"L/k\")", src, where);
-      ParseSize(a["block"], src + ": " + where + ".block", &sa.block_tokens, &sa.block_div);
-      if (a.contains("anchor") && !(a["anchor"].is_string() && a["anchor"] == "block")) {
-        ParseSize(a["anchor"], src + ": " + where + ".anchor", &sa.anchor_tokens, &sa.anchor_div);
-      }
-    } else if (a.contains("block") || a.contains("anchor")) {
-      Fail("{}: {}: 'block' and 'anchor' apply to star only", src, where);
-    }
-    c.attention.push_back(sa);
   }
   return c;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/common/error.h"
+#include "engine/common/testing.h"
 
 namespace starattn::cli {
 namespace {
@@ -20,16 +21,10 @@ nlohmann::json Valid() {
   })");
 }
 
+// Errors start with the file name, are one line and contain `needle`.
 void ExpectError(const nlohmann::json& j, const std::string& needle) {
-  try {
-    ParseSweepConfigJson(j, "cfg.json");
-    ADD_FAILURE() << "accepted; wanted an error containing: " << needle;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("cfg.json: "), std::string::npos) << msg;
-    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  EXPECT_THAT([&] { ParseSweepConfigJson(j, "cfg.json"); },
+              testing::ThrowsOneLineErrorAt("cfg.json: ", needle));
 }
 
 TEST(SweepConfigTest, ParsesAValidConfig) {
@@ -79,10 +74,13 @@ TEST(SweepConfigTest, ValidationErrors) {
   ExpectError(with([](auto& j) { j["attention"][1]["label"] = "dense"; }), "duplicate attention label 'dense'");
   ExpectError(with([](auto& j) { j["attention"][1]["anchor_source"] = "middle"; }), "unknown anchor source");
   ExpectError(with([](auto& j) { j["attention"][1]["hosts"] = 0; }), "hosts must be a positive integer");
+  ExpectError(with([](auto& j) { j["babilong"]["wordlists"] = "w"; }),
+              "babilong: unknown key 'wordlists' (tasks, lengths, or data: babi, books)");
+  ExpectError(with([](auto& j) { j["ruler"]["books"] = 3; }), "ruler.books must be a path string");
 }
 
 TEST(SweepConfigTest, ShippedConfigsParse) {
-  for (const char* name : {"demo", "ruler-smollm2", "paper-llama3.1-8b"}) {
+  for (const char* name : {"demo", "ruler-smollm2", "babilong-smollm2", "paper-llama3.1-8b"}) {
     EXPECT_NO_THROW(ParseSweepConfig(std::string(STARATTN_SOURCE_DIR) + "/tasks/" + name + ".json"))
         << name;
   }

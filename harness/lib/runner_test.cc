@@ -1,0 +1,69 @@
+// The driver / server protocol of runner.h without MPI: rank 0's SampleRunner and a ServeSamples
+// thread over an in-process communicator give the results of in-process hosts, one-host
+// configurations stay on rank 0, and the server stops when the driver goes away.
+#include "harness/lib/runner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "engine/common/testing.h"
+#include "engine/dist/communicator.h"
+
+namespace starattn::cli {
+namespace {
+
+TEST(SampleRunnerTest, RankZeroDrivesTheOtherRanks) {
+  const std::string model_path = testing::FixturePath("tiny/llama-tied/model.gguf");
+  std::vector<int32_t> context, query = {7, 200, 31};
+  for (int i = 0; i < 40; ++i) context.push_back((i * 37 + 11) % 256);
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.hosts = 2;
+  star.block_size = 8;
+  DistConfig dense;
+  GenerateOptions gen;
+  gen.max_new_tokens = 6;
+  gen.stop_at_eog = false;
+  gen.ubatch = 16;
+
+  const auto model = Model::Load(model_path);
+  const SampleResult want_star = RunInProcess(*model, star, context, query, gen);
+  const SampleResult want_dense = RunInProcess(*model, dense, context, query, gen);
+
+  InProcessGroup group(2);
+  std::thread server([&] { ServeSamples(group.Endpoint(1), DeviceChoice{}); });
+  {
+    SampleRunner runner(DeviceChoice{}, &group.Endpoint(0));
+    runner.Load(model_path);
+    EXPECT_EQ(runner.CommunicatorFor(2), "mpi");
+    EXPECT_EQ(runner.CommunicatorFor(1), "in-process");
+    EXPECT_THAT([&] { runner.CommunicatorFor(3); },
+                testing::ThrowsOneLineError("3 hosts cannot run under mpirun -np 2"));
+    // Twice: the server keeps the model loaded and serves the next sample.
+    for (int round = 0; round < 2; ++round) {
+      const SampleResult got = runner.Run(star, context, query, gen);
+      EXPECT_EQ(got.generation.tokens, want_star.generation.tokens) << round;
+      ASSERT_EQ(got.hosts.size(), 2u);
+    }
+    // One host: rank 0 alone, the server waits.
+    EXPECT_EQ(runner.Run(dense, context, query, gen).generation.tokens,
+              want_dense.generation.tokens);
+    // An impossible configuration fails on rank 0 before the server is involved.
+    DistConfig bad = star;
+    bad.block_size = 0;
+    EXPECT_THROW(runner.Run(bad, context, query, gen), Error);
+    EXPECT_EQ(runner.Run(star, context, query, gen).generation.tokens, want_star.generation.tokens);
+  }  // the runner tells the server to stop
+  server.join();
+}
+
+TEST(SampleRunnerTest, InProcessWithoutACommunicator) {
+  SampleRunner runner(DeviceChoice{}, nullptr);
+  EXPECT_EQ(runner.CommunicatorFor(4), "in-process");
+  EXPECT_THAT([&] { runner.model(); }, testing::ThrowsOneLineError("no model loaded"));
+}
+
+}  // namespace
+}  // namespace starattn::cli

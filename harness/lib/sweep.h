@@ -1,0 +1,77 @@
+// A sweep (sweep_config.h) end to end, as library calls: generate (or reuse) the task files, run
+// every attention configuration over every model and length, score, and write
+//   OUT/<model>/<attn>/<length>/{pred.jsonl, summary.csv, summary.json}
+//   OUT/manifest.json
+// Resumable at sample granularity (runner.h, records.h): rerun after an interruption. Under MPI
+// these run on rank 0 only; the other ranks serve its samples (runner.h ServeSamples).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "harness/lib/device.h"
+#include "harness/lib/runner.h"
+#include "harness/lib/sweep_config.h"
+
+namespace starattn::cli {
+
+// 1. Data: each model's benchmark files under OUT/data/<model>/<benchmark>, generated unless an
+// earlier sweep generated them with the same options (OUT/data/<model>/<benchmark>/generated.json).
+void PrepareSweepData(const SweepConfig& cfg, const std::string& out, std::ostream& log);
+
+// One (model, attention, length) run.
+struct SweepUnit {
+  const SweepModel* model = nullptr;
+  const SweepAttention* attn = nullptr;
+  std::string length;  // label, e.g. "4k"
+  int64_t length_tokens = 0;
+  std::vector<RunInput> inputs;                   // every benchmark's samples at this length
+  std::string Dir(const std::string& out) const;  // OUT/<model>/<attn>/<length>
+};
+
+// 2. Plan: the units in run order (model, attention, length), inputs read from the generated
+// files. A task without a file (the generator skipped it for missing data) is noted in `log`.
+std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out, std::ostream& log);
+
+// OUT/manifest.json: the config, version, git commit, machine, device, seeds, and the runs of
+// this and earlier (interrupted) invocations; rewritten atomically after every unit.
+class SweepManifest {
+ public:
+  SweepManifest(const SweepConfig& cfg, const std::string& out, const std::string& version,
+                const DeviceChoice& device, int mpi_ranks);
+  void AddRun(nlohmann::ordered_json run);
+  void Finish();
+
+ private:
+  void Write() const;
+  std::string path_;
+  nlohmann::ordered_json json_;
+};
+
+struct SweepProgress {
+  int64_t done = 0;   // samples finished, earlier invocations included
+  int64_t total = 0;  // samples of the whole sweep
+  int64_t ran = 0;    // samples run by this invocation
+  std::string what;   // "<attn> <length> <sample key>"
+};
+
+struct SweepRunOptions {
+  int64_t limit = -1;  // stop after this many new samples (-1: all)
+  std::string device_name = "cpu";
+  std::function<void(const SweepProgress&)> on_progress;
+};
+
+// 3. Runs the units through `runner` and scores each (summary.csv, summary.json), recording every
+// unit that ran samples in the manifest. Returns the samples run.
+int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& units,
+                      const std::string& out, SampleRunner& runner, SweepManifest& manifest,
+                      const SweepRunOptions& opts);
+
+// summary.csv and summary.json of DIR/pred.jsonl (every task's registered metric).
+void WriteSummaries(const std::string& dir);
+
+}  // namespace starattn::cli
