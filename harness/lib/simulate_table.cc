@@ -158,10 +158,12 @@ std::string RenderMarkdown(const Request& req, const std::vector<Row>& rows) {
       "constant is fitted to a result.\n\n## Inputs\n\n";
   md += fmt::format(
       "- Model `{}` ({}): {} layers, d_model {}, {} heads, {} KV heads, head dim {}, d_ff {}, "
-      "vocab {}, {} embeddings; {} linear weights per layer, {:.2f} B weights in all.\n",
+      "vocab {}, {} embeddings; {} linear weights per layer, {} weights in all.\n",
       m.name, req.model_source, m.n_layers, m.d_model, m.n_heads, m.n_kv_heads, m.head_dim, m.d_ff,
       m.vocab, m.tied_embeddings ? "tied" : "untied", m.LinearParamsPerLayer(),
-      static_cast<double>(m.TotalParams()) * 1e-9);
+      m.TotalParams() >= 1000000000
+          ? fmt::format("{:.2f} B", static_cast<double>(m.TotalParams()) * 1e-9)
+          : fmt::format("{:.2f} M", static_cast<double>(m.TotalParams()) * 1e-6));
   md += fmt::format("- Hardware `{}`: {}\n", hw.source, hw.name);
   md += fmt::format(
       "  - peak_flops {:.4g} FLOP/s, gemm_efficiency {}, attention_efficiency {}, "

@@ -13,6 +13,12 @@ for s in "## Speedup of star" "peak_flops 3.12e+14" "| 128K | dense | 1 x 8 |" "
   grep -qF "$s" "$tmp/out.md" || { echo "FAIL: '$s' missing from the output"; exit 1; }
 done
 python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert len(j['rows']) == 2" "$tmp/out.json"
+# The shape from GGUF metadata and from config.json (the tiny test model), as the engine reads them.
+shape="2 layers, d_model 64, 4 heads, 2 KV heads, head dim 16, d_ff 128, vocab 256, tied"
+for m in "$src/tests/fixtures/tiny/llama-tied/model.gguf" "$src/tests/fixtures/tiny/llama-tied/hf"; do
+  "$bin" simulate --hardware "$hw" --model "$m" --hosts 2 --lengths 1024 > "$tmp/tiny.md"
+  grep -qF "$shape" "$tmp/tiny.md" || { cat "$tmp/tiny.md"; echo "FAIL: shape of $m"; exit 1; }
+done
 
 expect_error() {  # expect_error NEEDLE ARGS...: exit 2 and one stderr line containing NEEDLE
   local needle="$1"; shift
