@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/cpu/attention_state.h"
@@ -25,6 +26,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/qmatmul.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/dequant.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -281,6 +283,40 @@ void BM_MergeStates(benchmark::State& state) {
 BENCHMARK(BM_MergeStates)
     ->ArgNames({"states", "rows"})
     ->ArgsProduct({{2, 4, 8}, {9 * 20, 9 * 512}})
+    ->UseRealTime();
+
+// ---------------------------------------------------------------------------------------------
+// In-process communicator (the link between logical hosts in one process): one AllGather of
+// `bytes` per rank among `hosts` ranks, each rank on its own thread. Small messages give the
+// latency (time per call), large ones the copy rate (GBps = bytes received per rank per second).
+void BM_InProcessAllGather(benchmark::State& state) {
+  const int hosts = static_cast<int>(state.range(0));
+  const size_t bytes = static_cast<size_t>(state.range(1));
+  starattn::InProcessGroup group(hosts);
+  std::vector<std::thread> helpers;
+  for (int r = 1; r < hosts; ++r) {
+    helpers.emplace_back([&group, r, hosts, bytes] {
+      std::vector<uint8_t> send(bytes + 1, 0), recv((bytes + 1) * hosts);
+      for (;;) {
+        group.Endpoint(r).AllGather(send.data(), bytes + 1, recv.data());
+        if (recv[bytes] != 0) break;  // rank 0's stop flag
+      }
+    });
+  }
+  std::vector<uint8_t> send(bytes + 1, 0), recv((bytes + 1) * hosts);
+  for (auto _ : state) {
+    group.Endpoint(0).AllGather(send.data(), bytes + 1, recv.data());
+    benchmark::DoNotOptimize(recv.data());
+  }
+  send[bytes] = 1;
+  group.Endpoint(0).AllGather(send.data(), bytes + 1, recv.data());
+  for (auto& t : helpers) t.join();
+  state.counters["GBps"] = benchmark::Counter(
+      static_cast<double>(bytes) * hosts * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_InProcessAllGather)
+    ->ArgNames({"hosts", "bytes"})
+    ->ArgsProduct({{2, 4}, {64, 1 << 20}})
     ->UseRealTime();
 
 // ---------------------------------------------------------------------------------------------

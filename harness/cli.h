@@ -22,5 +22,6 @@ std::vector<Command> BabilongCommands();  // generate-babilong, eval-babilong
 std::vector<Command> ReportCommands();    // report, compare
 std::vector<Command> SweepCommands();     // sweep
 std::vector<Command> BenchCommands();     // bench
+std::vector<Command> SimulateCommands();  // simulate
 
 }  // namespace starattn::cli

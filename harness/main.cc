@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   for (auto group : {starattn::cli::ModelCommands, starattn::cli::RunCommands,
                      starattn::cli::RulerCommands,
                      starattn::cli::BabilongCommands, starattn::cli::ReportCommands,
-                     starattn::cli::SweepCommands, starattn::cli::BenchCommands}) {
+                     starattn::cli::SweepCommands, starattn::cli::BenchCommands,
+                     starattn::cli::SimulateCommands}) {
     for (auto& c : group()) commands.push_back(std::move(c));
   }
   if (argc < 2) {

@@ -12,6 +12,7 @@
 #include "harness/lib/compare.h"
 #include "harness/lib/jsonl.h"
 #include "harness/lib/report.h"
+#include "harness/lib/report_claims.h"
 #include "harness/lib/report_data.h"
 #include "harness/lib/report_plots.h"
 #include "ruler/scoring.h"
@@ -43,6 +44,14 @@ int ReportMain(const std::vector<std::string>& args) {
       ("confidence", po::value<double>()->default_value(0.95), "confidence of the delta CIs")
       ("resamples", po::value<int>()->default_value(2000), "bootstrap resamples")
       ("seed", po::value<uint64_t>()->default_value(20241127), "bootstrap seed")
+      ("min-samples", po::value<int64_t>()->default_value(10),
+       "paired samples a task needs for an interval (fewer: \"too few samples\")")
+      ("average-resampling", po::value<std::string>()->default_value("samples"),
+       "what an average's interval resamples: samples (within tasks), tasks, or both")
+      ("min-tasks", po::value<int64_t>()->default_value(5),
+       "tasks an average needs when it resamples tasks")
+      ("margin", po::value<double>()->default_value(5.0),
+       "claims: star is within a few points of dense when the CI lies within +-margin")
       ("gnuplot", po::value<std::string>()->default_value("gnuplot"), "gnuplot executable")
       ("no-plots", "write no plots");
   // clang-format on
@@ -55,8 +64,10 @@ int ReportMain(const std::vector<std::string>& args) {
   if (vm.count("help")) {
     std::cout << "usage: starattn report RESULTS_DIR [--out DIR] [--baseline-attn dense] "
                  "[--format md|csv|both] [--reference REF_DIR ...]\n\n"
-                 "Writes report.md, scores.csv, deltas.csv, timing.csv and plots (PNG, SVG, with "
-                 "their .dat and .gp) into RESULTS_DIR/report/, and prints the Markdown.\n\n"
+                 "Writes report.md, scores.csv, deltas.csv, timing.csv, claims.csv and plots (PNG, "
+                 "SVG, with their .dat and .gp) into RESULTS_DIR/report/, and prints the "
+                 "Markdown. The claims' verdicts are defined in harness/lib/report_claims.h "
+                 "and README.md.\n\n"
               << desc << "\n";
     return 0;
   }
@@ -74,6 +85,17 @@ int ReportMain(const std::vector<std::string>& args) {
   opts.bootstrap.resamples = vm["resamples"].as<int>();
   opts.bootstrap.seed = vm["seed"].as<uint64_t>();
   CheckBootstrap(opts.bootstrap);
+  opts.min_samples = vm["min-samples"].as<int64_t>();
+  if (opts.min_samples < 2) throw po::error("--min-samples must be at least 2");
+  opts.min_tasks = vm["min-tasks"].as<int64_t>();
+  if (opts.min_tasks < 2) throw po::error("--min-tasks must be at least 2");
+  try {
+    opts.average_resampling = stats::ParseResampling(vm["average-resampling"].as<std::string>());
+  } catch (const Error& e) {
+    throw po::error(std::string("--average-resampling: ") + e.what());
+  }
+  opts.margin = vm["margin"].as<double>();
+  if (!(opts.margin >= 0)) throw po::error("--margin must be >= 0");
 
   const std::string dir = vm["results"].as<std::string>();
   const report::ResultsTree tree = report::ReadResultsTree(dir, ruler::GlobalMetrics());
@@ -105,7 +127,8 @@ int ReportMain(const std::vector<std::string>& args) {
     WriteFileAtomically((out / "scores.csv").string(), report::ScoresCsv(rep));
     WriteFileAtomically((out / "deltas.csv").string(), report::DeltasCsv(rep));
     WriteFileAtomically((out / "timing.csv").string(), report::TimingCsv(rep));
-    written.insert(written.end(), {"scores.csv", "deltas.csv", "timing.csv"});
+    WriteFileAtomically((out / "claims.csv").string(), report::ClaimsCsv(rep));
+    written.insert(written.end(), {"scores.csv", "deltas.csv", "timing.csv", "claims.csv"});
   }
   std::cout << md;
   for (const auto& w : rep.warnings) std::cerr << "report: warning: " << w << "\n";

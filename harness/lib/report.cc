@@ -8,7 +8,9 @@
 #include <unordered_map>
 
 #include "engine/common/error.h"
+#include "harness/lib/report_claims.h"
 #include "ruler/scoring.h"
+#include "ruler/tasks.h"
 
 namespace starattn::report {
 namespace {
@@ -69,34 +71,6 @@ void AddAverage(ModelReport& m, const std::string& row, bool (*pick)(std::string
   }
 }
 
-struct Paired {
-  // task -> differences (candidate - baseline) x 100, and the two sides' scores x 100
-  std::map<std::string, std::vector<double>> diffs, base, cand;
-  std::map<std::string, int64_t> unpaired;
-};
-
-Paired Pair(const ConfigRun& baseline, const ConfigRun& candidate) {
-  Paired p;
-  std::unordered_map<std::string, const ScoredSample*> by_key;
-  for (const auto& s : baseline.file.samples) by_key[s.PairKey()] = &s;
-  std::set<std::string> matched;
-  for (const auto& s : candidate.file.samples) {
-    const auto it = by_key.find(s.PairKey());
-    if (it == by_key.end()) {
-      ++p.unpaired[s.task];
-      continue;
-    }
-    matched.insert(s.PairKey());
-    p.diffs[s.task].push_back(100 * (s.score - it->second->score));
-    p.base[s.task].push_back(100 * it->second->score);
-    p.cand[s.task].push_back(100 * s.score);
-  }
-  for (const auto& s : baseline.file.samples) {
-    if (!matched.contains(s.PairKey())) ++p.unpaired[s.task];
-  }
-  return p;
-}
-
 // Mean time of `other` / mean time of `run` over the samples both ran with timing.
 double SpeedupOver(const ConfigRun& run, const ConfigRun& other) {
   std::unordered_map<std::string, double> other_time;
@@ -116,50 +90,66 @@ double SpeedupOver(const ConfigRun& run, const ConfigRun& other) {
 
 void AddDeltas(ModelReport& m,
                const std::map<std::pair<std::string, std::string>, const ConfigRun*>& runs,
-               const stats::BootstrapOptions& boot) {
+               const ReportOptions& options) {
   if (m.baseline.empty()) return;
+  std::vector<std::string> ruler_tasks, babilong_tasks;
+  for (const std::string& task : m.tasks) {
+    if (IsRulerTask(task)) ruler_tasks.push_back(task);
+    if (IsBabilongQa1To5(task)) babilong_tasks.push_back(task);
+  }
   for (const ConfigColumn& c : m.configs) {
     if (c.reference || c.label == m.baseline) continue;
     for (const std::string& length : m.lengths) {
       const auto b = runs.find({m.baseline, length});
       const auto r = runs.find({c.label, length});
       if (b == runs.end() || r == runs.end()) continue;
-      const Paired p = Pair(*b->second, *r->second);
-      std::vector<std::vector<double>> ruler_groups, babilong_groups;
-      std::vector<double> ruler_base, ruler_cand, babi_base, babi_cand;
+      const PairedRuns p = PairRuns(*b->second, *r->second);
       for (const auto& [task, diffs] : p.diffs) {
-        DeltaCell cell;
-        cell.baseline = stats::Mean(p.base.at(task));
-        cell.candidate = stats::Mean(p.cand.at(task));
-        cell.delta = stats::PairedBootstrap(diffs, boot);
-        const auto u = p.unpaired.find(task);
-        cell.unpaired = u == p.unpaired.end() ? 0 : u->second;
-        m.deltas[{task, length, c.label}] = cell;
-        if (IsRulerTask(task)) {
-          ruler_groups.push_back(diffs);
-          ruler_base.push_back(cell.baseline);
-          ruler_cand.push_back(cell.candidate);
-        }
-        if (IsBabilongQa1To5(task)) {
-          babilong_groups.push_back(diffs);
-          babi_base.push_back(cell.baseline);
-          babi_cand.push_back(cell.candidate);
-        }
+        m.deltas[{task, length, c.label}] = TaskDelta(p, task, options);
       }
-      auto average = [&](const char* row, const std::vector<std::vector<double>>& groups,
-                         const std::vector<double>& base, const std::vector<double>& cand,
-                         bool (*pick)(std::string_view)) {
-        if (groups.empty()) return;
-        DeltaCell cell;
-        cell.baseline = stats::Mean(base);
-        cell.candidate = stats::Mean(cand);
-        cell.delta = stats::PairedBootstrap(groups, stats::Pooling::kGroups, boot);
-        for (const auto& [task, n] : p.unpaired) cell.unpaired += pick(task) ? n : 0;
-        m.deltas[{row, length, c.label}] = cell;
-      };
-      average(kRulerAverage, ruler_groups, ruler_base, ruler_cand, &IsRulerTask);
-      average(kBabilongAverage, babilong_groups, babi_base, babi_cand, &IsBabilongQa1To5);
+      for (const auto& [row, tasks] :
+           {std::pair{kRulerAverage, &ruler_tasks}, std::pair{kBabilongAverage, &babilong_tasks}}) {
+        if (auto cell = AverageDelta(p, *tasks, options)) m.deltas[{row, length, c.label}] = *cell;
+      }
     }
+  }
+}
+
+}  // namespace
+
+std::string AverageRowLabel(const std::string& name, const std::vector<std::string>& present,
+                            const std::vector<std::string>& all) {
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  std::vector<std::string> missing;
+  for (const auto& t : all) {
+    if (std::find(present.begin(), present.end(), t) == present.end()) missing.push_back(t);
+  }
+  if (present.size() <= 5 && !missing.empty())
+    return fmt::format("{} avg of {}", name, join(present));
+  if (missing.empty()) return fmt::format("{} avg of all {} tasks", name, present.size());
+  if (missing.size() <= 4) {
+    return fmt::format("{} avg of {} tasks (all but {})", name, present.size(), join(missing));
+  }
+  return fmt::format("{} avg of {} of {} tasks", name, present.size(), all.size());
+}
+
+namespace {
+
+void AddAverageLabels(ModelReport& m) {
+  std::vector<std::string> ruler_all, ruler, babilong;
+  for (const auto& t : ruler::AllTasks()) ruler_all.emplace_back(t.name);
+  const std::vector<std::string> babilong_all = {"qa1", "qa2", "qa3", "qa4", "qa5"};
+  for (const std::string& task : m.tasks) {
+    if (IsRulerTask(task)) ruler.push_back(task);
+    if (IsBabilongQa1To5(task)) babilong.push_back(task);
+  }
+  if (!ruler.empty()) m.average_labels[kRulerAverage] = AverageRowLabel("RULER", ruler, ruler_all);
+  if (!babilong.empty()) {
+    m.average_labels[kBabilongAverage] = AverageRowLabel("BABILong", babilong, babilong_all);
   }
 }
 
@@ -222,10 +212,6 @@ std::string CellText(const std::map<CellKey, ScoreCell>& scores, const CellKey& 
   return fmt::format("{} ({})", Fixed2(it->second.score), it->second.n);
 }
 
-std::string Interval2(const stats::Interval& i) {
-  return fmt::format("[{}, {}]", Signed2(i.lo), Signed2(i.hi));
-}
-
 std::string MarkdownEscape(const std::string& s) {
   std::string out;
   for (const char c : s) {
@@ -276,6 +262,100 @@ std::string Fixed2(double x) {
 std::string Signed2(double x) {
   const std::string s = fmt::format("{:+.2f}", x);
   return s == "-0.00" ? "+0.00" : s;
+}
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kReproduced:
+      return "reproduced";
+    case Verdict::kContradicted:
+      return "contradicted";
+    case Verdict::kInconclusive:
+      return "inconclusive";
+  }
+  return "?";
+}
+
+std::string ModelReport::RowLabel(const std::string& row) const {
+  const auto it = average_labels.find(row);
+  return it == average_labels.end() ? row : it->second;
+}
+
+PairedRuns PairRuns(const ConfigRun& baseline, const ConfigRun& candidate) {
+  PairedRuns p;
+  std::unordered_map<std::string, const ScoredSample*> by_key;
+  for (const auto& s : baseline.file.samples) by_key[s.PairKey()] = &s;
+  std::set<std::string> matched;
+  for (const auto& s : candidate.file.samples) {
+    const auto it = by_key.find(s.PairKey());
+    if (it == by_key.end()) {
+      ++p.unpaired[s.task];
+      continue;
+    }
+    matched.insert(s.PairKey());
+    p.diffs[s.task].push_back(100 * (s.score - it->second->score));
+    p.base[s.task].push_back(100 * it->second->score);
+    p.cand[s.task].push_back(100 * s.score);
+  }
+  for (const auto& s : baseline.file.samples) {
+    if (!matched.contains(s.PairKey())) ++p.unpaired[s.task];
+  }
+  return p;
+}
+
+DeltaCell TaskDelta(const PairedRuns& p, const std::string& task, const ReportOptions& o) {
+  DeltaCell cell;
+  const std::vector<double>& diffs = p.diffs.at(task);
+  cell.baseline = stats::Mean(p.base.at(task));
+  cell.candidate = stats::Mean(p.cand.at(task));
+  cell.delta = stats::PairedBootstrap(diffs, o.bootstrap);
+  const auto u = p.unpaired.find(task);
+  cell.unpaired = u == p.unpaired.end() ? 0 : u->second;
+  if (static_cast<int64_t>(diffs.size()) < o.min_samples) {
+    cell.has_interval = false;
+    cell.too_few = fmt::format("{} paired samples < {}", diffs.size(), o.min_samples);
+  }
+  return cell;
+}
+
+std::optional<DeltaCell> AverageDelta(const PairedRuns& p, const std::vector<std::string>& tasks,
+                                      const ReportOptions& o) {
+  std::vector<std::vector<double>> groups;
+  std::vector<double> base, cand;
+  DeltaCell cell;
+  int64_t short_tasks = 0;
+  for (const std::string& task : tasks) {
+    if (const auto u = p.unpaired.find(task); u != p.unpaired.end()) cell.unpaired += u->second;
+    const auto it = p.diffs.find(task);
+    if (it == p.diffs.end()) continue;
+    groups.push_back(it->second);
+    base.push_back(stats::Mean(p.base.at(task)));
+    cand.push_back(stats::Mean(p.cand.at(task)));
+    if (static_cast<int64_t>(it->second.size()) < o.min_samples) ++short_tasks;
+  }
+  if (groups.empty()) return std::nullopt;
+  cell.tasks = static_cast<int64_t>(groups.size());
+  cell.baseline = stats::Mean(base);
+  cell.candidate = stats::Mean(cand);
+  cell.delta = stats::GroupMeanBootstrap(groups, o.average_resampling, o.bootstrap);
+  cell.resampling = std::string(stats::ResamplingName(o.average_resampling));
+  if (o.average_resampling == stats::Resampling::kSamples && short_tasks > 0) {
+    cell.has_interval = false;
+    cell.too_few = fmt::format("{} of {} tasks with < {} paired samples", short_tasks,
+                               groups.size(), o.min_samples);
+  } else if (o.average_resampling != stats::Resampling::kSamples && cell.tasks < o.min_tasks) {
+    cell.has_interval = false;
+    cell.too_few = fmt::format("{} tasks < {}", cell.tasks, o.min_tasks);
+  }
+  return cell;
+}
+
+std::string DeltaText(const DeltaCell& d) {
+  if (!d.has_interval) {
+    return fmt::format("{} (too few samples) n={}", Signed2(d.delta.estimate), d.delta.n);
+  }
+  return fmt::format("{} [{}, {}] n={}", Signed2(d.delta.estimate), Signed2(d.delta.lo),
+                     Signed2(d.delta.hi), d.delta.n);
 }
 
 Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& references,
@@ -366,7 +446,9 @@ Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& ref
     }
     if (m.has_ruler) AddAverage(m, kRulerAverage, &IsRulerTask);
     if (m.has_babilong_avg) AddAverage(m, kBabilongAverage, &IsBabilongQa1To5);
-    AddDeltas(m, runs, options.bootstrap);
+    AddAverageLabels(m);
+    AddDeltas(m, runs, options);
+    AddClaims(m, runs, tree.manifest, options);
     AddTiming(m, runs);
     report.models.push_back(std::move(m));
   }
@@ -384,11 +466,17 @@ std::string RenderMarkdown(
       "- Scores: each task's metric (RULER string match, BABILong answer match), 0-100, with "
       "the number of samples in parentheses (for the averages: the number of tasks "
       "averaged).\n";
+  const ReportOptions& o = report.options;
   md += fmt::format(
       "- Deltas: config minus baseline in points on identical samples (same task, length and "
-      "sample), with a paired bootstrap {}% CI ({} resamples, seed {}); averages weight tasks "
-      "equally.\n",
-      ci, boot.resamples, boot.seed);
+      "sample), with a paired bootstrap {}% CI ({} resamples, seed {}). A task's interval needs "
+      "at least {} paired samples; below that the cell says \"too few samples\" (and the delta "
+      "plot draws no interval). Averages weight tasks equally; their intervals resample {} "
+      "({}).\n",
+      ci, boot.resamples, boot.seed, o.min_samples, stats::ResamplingName(o.average_resampling),
+      o.average_resampling == stats::Resampling::kSamples
+          ? fmt::format("every averaged task needs {} paired samples", o.min_samples)
+          : fmt::format("at least {} tasks needed", o.min_tasks));
   md +=
       "- Time: mean wall time per sample (`timing.total_s`); speedup = the other config's mean "
       "time / this one's, over the samples both ran; critical paths are the slowest host's "
@@ -412,7 +500,8 @@ std::string RenderMarkdown(
       if (m.has_babilong_avg) rows.push_back(kBabilongAverage);
       for (const std::string& task : rows) {
         const bool avg = task == kRulerAverage || task == kBabilongAverage;
-        std::string line = fmt::format("| {} | {} |", length, avg ? "**" + task + "**" : task);
+        const std::string label = m.RowLabel(task);
+        std::string line = fmt::format("| {} | {} |", length, avg ? "**" + label + "**" : label);
         bool any = false;
         for (const auto& c : m.configs) {
           const std::string cell = CellText(m.scores, {task, length, c.label});
@@ -443,7 +532,8 @@ std::string RenderMarkdown(
         rows.push_back(kBabilongAverage);
         for (const std::string& task : rows) {
           const bool avg = task == kRulerAverage || task == kBabilongAverage;
-          std::string line = fmt::format("| {} | {} |", length, avg ? "**" + task + "**" : task);
+          const std::string label = m.RowLabel(task);
+          std::string line = fmt::format("| {} | {} |", length, avg ? "**" + label + "**" : label);
           bool any = false;
           for (const auto& c : cands) {
             const auto it = m.deltas.find({task, length, c});
@@ -453,15 +543,18 @@ std::string RenderMarkdown(
             }
             any = true;
             const DeltaCell& d = it->second;
-            std::string cell = fmt::format("{} {}", Signed2(d.delta.estimate), Interval2(d.delta));
+            std::string cell = DeltaText(d);
             if (avg) cell = "**" + cell + "**";
-            line += fmt::format(" {} n={}{} |", cell, d.delta.n,
-                                d.unpaired ? fmt::format(" ({} unpaired)", d.unpaired) : "");
+            if (!d.resampling.empty()) cell += ", resampling " + d.resampling;
+            if (!d.has_interval && avg) cell += " (" + d.too_few + ")";
+            if (d.unpaired) cell += fmt::format(" ({} unpaired)", d.unpaired);
+            line += " " + cell + " |";
           }
           if (any) md += line + "\n";
         }
       }
     }
+    md += RenderClaimsMarkdown(m, report.options);
     // Timing.
     if (!m.timing.empty()) {
       const std::string base = m.baseline.empty() ? "dense" : m.baseline;
@@ -509,7 +602,7 @@ std::string ScoresCsv(const Report& report) {
           const auto it = m.scores.find({task, length, c.label});
           if (it == m.scores.end()) continue;
           out += fmt::format("{},{},{},{},{},{},{},{}\n", CsvField(m.model), CsvField(length),
-                             CsvField(task), CsvField(c.label), CsvField(c.mode),
+                             CsvField(m.RowLabel(task)), CsvField(c.label), CsvField(c.mode),
                              c.reference ? 1 : 0, Fixed2(it->second.score),
                              it->second.n >= 0 ? std::to_string(it->second.n) : "");
         }
@@ -523,7 +616,7 @@ std::string DeltasCsv(const Report& report) {
   const auto& boot = report.options.bootstrap;
   std::string out =
       "model,length,task,config,baseline,n_paired,unpaired,baseline_score,score,delta,ci_lo,"
-      "ci_hi,confidence,resamples,seed\n";
+      "ci_hi,confidence,resamples,seed,tasks,interval,resampling\n";
   for (const ModelReport& m : report.models) {
     std::vector<std::string> rows = m.tasks;
     rows.push_back(kRulerAverage);
@@ -534,11 +627,15 @@ std::string DeltasCsv(const Report& report) {
           const auto it = m.deltas.find({task, length, c.label});
           if (it == m.deltas.end()) continue;
           const DeltaCell& d = it->second;
-          out += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{},{},{}\n",
-                             CsvField(m.model), CsvField(length), CsvField(task), CsvField(c.label),
-                             CsvField(m.baseline), d.delta.n, d.unpaired, d.baseline, d.candidate,
-                             d.delta.estimate, d.delta.lo, d.delta.hi, boot.confidence,
-                             boot.resamples, boot.seed);
+          const std::string lo = d.has_interval ? fmt::format("{:.4f}", d.delta.lo) : "";
+          const std::string hi = d.has_interval ? fmt::format("{:.4f}", d.delta.hi) : "";
+          out += fmt::format("{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{},{},{},{},{},{},{},{}\n",
+                             CsvField(m.model), CsvField(length), CsvField(m.RowLabel(task)),
+                             CsvField(c.label), CsvField(m.baseline), d.delta.n, d.unpaired,
+                             d.baseline, d.candidate, d.delta.estimate, lo, hi, boot.confidence,
+                             boot.resamples, boot.seed, d.tasks,
+                             d.has_interval ? "ok" : CsvField("too few samples: " + d.too_few),
+                             CsvField(d.resampling));
         }
       }
     }

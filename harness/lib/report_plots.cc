@@ -184,6 +184,8 @@ Plot AccuracyPlot(const ModelReport& m, const std::string& row, const std::strin
   return p;
 }
 
+// Bars per task (and average) and length at x = row + the length's offset; error bars only where
+// the cell has an interval (enough paired samples), so a too-small sample draws a bare bar.
 Plot DeltaPlot(const ModelReport& m, const std::string& config, double confidence) {
   std::vector<std::string> rows = m.tasks;
   rows.push_back(kRulerAverage);
@@ -212,43 +214,58 @@ Plot DeltaPlot(const ModelReport& m, const std::string& config, double confidenc
       fmt::format("{}: {} minus {}, accuracy per task ({}% CI)", m.model, config, m.baseline, ci);
   p.dat = fmt::format(
       "# accuracy delta (points) of {} vs {} per task, with the paired bootstrap "
-      "{}% CI\n# task",
+      "{}% CI ('?': too few samples for an interval)\n# task",
       config, m.baseline, ci);
   for (const auto& l : lengths) p.dat += fmt::format("\t{0}_delta\t{0}_lo\t{0}_hi", l);
   p.dat += "\n";
   double lo = 0, hi = 0;
+  bool any_too_few = false;
+  std::vector<bool> length_has_interval(lengths.size(), false);
   for (const auto& r : used_rows) {
-    p.dat += r;
-    for (const auto& l : lengths) {
-      const auto it = m.deltas.find({r, l, config});
+    p.dat += m.RowLabel(r);
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      const auto it = m.deltas.find({r, lengths[i], config});
       if (it == m.deltas.end()) {
         p.dat += "\t?\t?\t?";
         continue;
       }
       const auto& d = it->second.delta;
-      p.dat += fmt::format("\t{}\t{}\t{}", Num(d.estimate), Num(d.lo), Num(d.hi));
-      lo = std::min(lo, d.lo);
-      hi = std::max(hi, d.hi);
+      if (it->second.has_interval) {
+        p.dat += fmt::format("\t{}\t{}\t{}", Num(d.estimate), Num(d.lo), Num(d.hi));
+        lo = std::min(lo, d.lo);
+        hi = std::max(hi, d.hi);
+        length_has_interval[i] = true;
+      } else {
+        p.dat += fmt::format("\t{}\t?\t?", Num(d.estimate));
+        any_too_few = true;
+      }
+      lo = std::min(lo, d.estimate);
+      hi = std::max(hi, d.estimate);
     }
     p.dat += "\n";
   }
   const double pad = std::max(2.0, (hi - lo) * 0.08);
   const int w = std::max(820, 240 + 70 * static_cast<int>(used_rows.size() * lengths.size())),
             h = 600;
+  std::string xtics;
+  for (size_t i = 0; i < used_rows.size(); ++i) {
+    xtics += fmt::format("{}{} {}", i ? ", " : "", GpString(m.RowLabel(used_rows[i])), i);
+  }
+  const double box = 0.8 / static_cast<double>(std::max<size_t>(1, lengths.size()));
   p.gp = Header(p.stem, p.title, w, h) +
          fmt::format(
-             "set style data histograms\n"
-             "set style histogram errorbars gap 1.5 lw 1.5\n"
              "set style fill solid 0.75 border rgb \"#333333\"\n"
-             "set boxwidth 0.9\n"
-             "set xtics rotate by -35 left\n"
+             "set boxwidth {} absolute\n"
+             "set xtics ({}) rotate by -35 left\n"
+             "set xrange [-0.6:{}]\n"
              "set xzeroaxis lt -1 lw 1.5\n"
              "set yrange [{}:{}]\n"
              "set ylabel {}\n"
              "set xlabel \"task\"\n"
              "set key outside right top box opaque width 1 title \"length\"\n"
              "set rmargin 14\n"
-             "set bmargin 8\n",
+             "set bmargin 12\n",
+             Num(box), xtics, Num(static_cast<double>(used_rows.size()) - 0.4),
              Num(std::max(-105.0, lo - pad)), Num(std::min(105.0, hi + pad)),
              GpString(fmt::format("accuracy delta, {} - {} (points)", config, m.baseline)));
   if (lo == 0 && hi == 0) {
@@ -256,13 +273,27 @@ Plot DeltaPlot(const ModelReport& m, const std::string& config, double confidenc
         "set label \"every delta and interval is 0: identical scores\" at graph 0.5, 0.9 "
         "center\n";
   }
+  if (any_too_few) {
+    p.gp +=
+        "set label \"bars without error bars: too few paired samples for an interval\" at graph "
+        "0.5, 0.96 center\n";
+  }
   static const char* kLengthColours[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52",
                                          "#8172b3", "#937860", "#da8bc3", "#8c8c8c"};
   std::string plot = "plot ";
   for (size_t i = 0; i < lengths.size(); ++i) {
-    plot += fmt::format("{}\"{}.dat\" using {}:{}:{}{} lc rgb \"{}\" title {}",
-                        i ? ", \\\n     " : "", p.stem, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i,
-                        i == 0 ? ":xtic(1)" : "", kLengthColours[i % 8], GpString(lengths[i]));
+    const double offset =
+        (static_cast<double>(i) - (static_cast<double>(lengths.size()) - 1) / 2) * box;
+    const std::string x = fmt::format("($0{:+.4f})", offset);
+    plot += fmt::format("{}\"{}.dat\" using {}:{} with boxes lc rgb \"{}\" title {}",
+                        i ? ", \\\n     " : "", p.stem, x, 2 + 3 * i, kLengthColours[i % 8],
+                        GpString(lengths[i]));
+    if (length_has_interval[i]) {
+      plot += fmt::format(
+          ", \\\n     \"{}.dat\" using {}:{}:{}:{} with yerrorbars lw 1.5 lc rgb \"#333333\" "
+          "ps 0 notitle",
+          p.stem, x, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
+    }
   }
   p.gp += plot + "\n" + Footer(p.stem, w, h);
   return p;
@@ -330,11 +361,12 @@ std::string FindExecutable(const std::string& name) {
 std::vector<Plot> MakePlots(const ModelReport& m, double confidence) {
   std::vector<Plot> plots;
   if (NumericLengths(m).empty()) return plots;
-  if (m.has_ruler)
-    plots.push_back(AccuracyPlot(m, kRulerAverage, "accuracy_ruler", "RULER average"));
+  if (m.has_ruler) {
+    plots.push_back(AccuracyPlot(m, kRulerAverage, "accuracy_ruler", m.RowLabel(kRulerAverage)));
+  }
   if (m.has_babilong_avg) {
     plots.push_back(
-        AccuracyPlot(m, kBabilongAverage, "accuracy_babilong", "BABILong qa1-qa5 average"));
+        AccuracyPlot(m, kBabilongAverage, "accuracy_babilong", m.RowLabel(kBabilongAverage)));
   }
   for (const ConfigColumn& c : m.configs) {
     if (c.reference || c.label == m.baseline) continue;

@@ -10,9 +10,11 @@
 #include <fstream>
 
 #include "engine/common/error.h"
+#include "harness/lib/report_claims.h"
 #include "harness/lib/report_data.h"
 #include "harness/lib/report_plots.h"
 #include "harness/lib/report_test_support.h"
+#include "ruler/tasks.h"
 
 namespace fs = std::filesystem;
 
@@ -36,10 +38,17 @@ fs::path TempDir(const std::string& name) {
 
 class ReportTest : public ::testing::Test {
  protected:
+  // The fixture has 4 samples per task: intervals from 4 paired samples on (the default minimum
+  // of 10 is tested in TooFewSamples*).
+  static ReportOptions Options() {
+    ReportOptions o;
+    o.min_samples = 4;
+    return o;
+  }
   static void SetUpTestSuite() {
     metrics_ = new ruler::MetricRegistry(TestMetrics());
     tree_ = new ResultsTree(ReadResultsTree(ReportFixture("results"), *metrics_));
-    report_ = new Report(BuildReport(*tree_, {}, {}, {}));
+    report_ = new Report(BuildReport(*tree_, {}, {}, Options()));
   }
   static void TearDownTestSuite() {
     delete report_;
@@ -182,7 +191,7 @@ TEST_F(ReportTest, DeltasMatchHandComputedAndTheirIntervalsContainThem) {
   EXPECT_DOUBLE_EQ(Delta("vt", "2k", kStar).delta.lo, -37.5);
   EXPECT_DOUBLE_EQ(Delta("vt", "2k", kStar).delta.hi, 0);
   // Deterministic: the same seed gives the same bounds.
-  const Report again = BuildReport(*tree_, {}, {}, {});
+  const Report again = BuildReport(*tree_, {}, {}, Options());
   for (const auto& [key, cell] : M().deltas) {
     const DeltaCell& other = again.models.at(0).deltas.at(key);
     EXPECT_EQ(cell.delta.lo, other.delta.lo);
@@ -221,8 +230,11 @@ TEST_F(ReportTest, MarkdownAndCsvShowTheNumbers) {
   const std::string md = RenderMarkdown(*report_);
   for (const char* line : {
            "| 2k | niah_single_1 | 100.00 (4) | 75.00 (4) | 100.00 (4) |",
-           "| 4k | **RULER avg** | **87.50 (2)** | **62.50 (2)** | **87.50 (2)** |",
+           "| 4k | **RULER avg of niah_single_1, vt** | **87.50 (2)** | **62.50 (2)** | **87.50 "
+           "(2)** |",
            "| 2k | niah_single_1 | -25.00 [-75.00, +0.00] n=4 | +0.00 [+0.00, +0.00] n=4 |",
+           "| 2k | **BABILong avg of qa1** | **-25.00 [-75.00, +0.00] n=4**, resampling samples "
+           "within tasks |",
            "| 2k | star-h2-b4 | star | 2 | 12 | 2.00 | 2.00x | 2.50x | 1.50 | 1.00 / 1.50 | "
            "0.250 | 0.500 |",
            "commit 0123456789ab",
@@ -232,10 +244,16 @@ TEST_F(ReportTest, MarkdownAndCsvShowTheNumbers) {
   }
   const std::string scores = ScoresCsv(*report_);
   EXPECT_EQ(scores.substr(0, scores.find('\n')), "model,length,task,config,mode,reference,score,n");
-  EXPECT_NE(scores.find("m,2k,RULER avg,star-h2-b4,star,0,68.75,2\n"), std::string::npos);
+  EXPECT_NE(scores.find("m,2k,\"RULER avg of niah_single_1, vt\",star-h2-b4,star,0,68.75,2\n"),
+            std::string::npos)
+      << scores;
   const std::string deltas = DeltasCsv(*report_);
   EXPECT_NE(deltas.find("m,2k,niah_single_1,star-h2-b4,dense,4,0,100.0000,75.0000,-25.0000,"
-                        "-75.0000,0.0000,0.95,2000,20241127\n"),
+                        "-75.0000,0.0000,0.95,2000,20241127,1,ok,\n"),
+            std::string::npos)
+      << deltas;
+  EXPECT_NE(deltas.find("m,2k,BABILong avg of qa1,star-h2-b4,dense,4,0,75.0000,50.0000,-25.0000,"
+                        "-75.0000,0.0000,0.95,2000,20241127,1,ok,samples within tasks\n"),
             std::string::npos)
       << deltas;
   const std::string timing = TimingCsv(*report_);
@@ -250,6 +268,7 @@ TEST_F(ReportTest, NamedBaselineAndMissingBaseline) {
   o.baseline_attn = kRing;
   const Report r = BuildReport(*tree_, {}, {}, o);
   EXPECT_EQ(r.models[0].baseline, kRing);
+  EXPECT_EQ(o.min_samples, 10);  // the default
   EXPECT_EQ(r.models[0].configs[0].label, kRing);
   EXPECT_DOUBLE_EQ(r.models[0].deltas.at({"vt", "4k", kStar}).delta.estimate, -25);
   o.baseline_attn = "nope";
@@ -268,7 +287,7 @@ TEST_F(ReportTest, ReferenceColumnsSitBesideOurs) {
   EXPECT_EQ(refs[1].scores[1].nulls, 1);
   EXPECT_EQ(refs[1].scores[1].total, 200);
 
-  const Report r = BuildReport(*tree_, refs, {ReportFixture("reference")}, {});
+  const Report r = BuildReport(*tree_, refs, {ReportFixture("reference")}, Options());
   const ModelReport& m = r.models[0];
   ASSERT_EQ(m.configs.size(), 5u);
   EXPECT_TRUE(m.configs[4].reference);
@@ -426,6 +445,214 @@ TEST_F(ReportTest, GnuplotRendersPngAndSvg) {
   const std::string md = RenderMarkdown(*report_, set.links);
   EXPECT_NE(md.find("](plots/m/delta_star-h2-b4.png)"), std::string::npos);
   fs::remove_all(d);
+}
+
+// ---- Honest intervals --------------------------------------------------------------------------
+
+const DeltaCell& DeltaOf(const Report& r, const std::string& task, const std::string& length,
+                         const std::string& config) {
+  return r.models.at(0).deltas.at({task, length, config});
+}
+
+TEST_F(ReportTest, TooFewSamplesPrintNoIntervalAndPlotNone) {
+  const Report r = BuildReport(*tree_, {}, {}, {});  // default minimum: 10 paired samples
+  for (const auto& [key, cell] : r.models[0].deltas) {
+    EXPECT_FALSE(cell.has_interval) << std::get<0>(key);
+  }
+  EXPECT_EQ(DeltaOf(r, "niah_single_1", "2k", kStar).too_few, "4 paired samples < 10");
+  EXPECT_EQ(DeltaOf(r, kRulerAverage, "2k", kStar).too_few,
+            "2 of 2 tasks with < 10 paired samples");
+  EXPECT_DOUBLE_EQ(DeltaOf(r, kRulerAverage, "2k", kStar).delta.estimate, -18.75);
+  const std::string md = RenderMarkdown(r);
+  for (const char* line :
+       {"| 2k | niah_single_1 | -25.00 (too few samples) n=4 | +0.00 (too few samples) n=4 |",
+        "**-18.75 (too few samples) n=8**, resampling samples within tasks (2 of 2 tasks with "
+        "< 10 paired samples)",
+        "A task's interval needs at least 10 paired samples"}) {
+    EXPECT_NE(md.find(line), std::string::npos) << "missing: " << line << "\n" << md;
+  }
+  EXPECT_EQ(md.find("[-75.00, +0.00]"), std::string::npos) << md;
+  const std::string deltas = DeltasCsv(r);
+  EXPECT_NE(deltas.find("m,2k,niah_single_1,star-h2-b4,dense,4,0,100.0000,75.0000,-25.0000,,,"
+                        "0.95,2000,20241127,1,too few samples: 4 paired samples < 10,\n"),
+            std::string::npos)
+      << deltas;
+  // The delta plot: bars, no error bars, and a note.
+  const std::vector<Plot> plots = MakePlots(r.models[0], 0.95);
+  const Plot& delta = plots.at(2);
+  ASSERT_EQ(delta.stem, "delta_star-h2-b4");
+  EXPECT_NE(delta.dat.find("niah_single_1\t-25.0000\t?\t?\t-25.0000\t?\t?\n"), std::string::npos)
+      << delta.dat;
+  EXPECT_EQ(delta.gp.find("yerrorbars"), std::string::npos) << delta.gp;
+  EXPECT_NE(delta.gp.find("too few paired samples"), std::string::npos);
+  // With enough samples (the fixture's 4 when the minimum is 4) the error bars are there.
+  const std::vector<Plot> with = MakePlots(M(), 0.95);
+  EXPECT_NE(with.at(2).gp.find("with yerrorbars"), std::string::npos) << with.at(2).gp;
+  EXPECT_EQ(with.at(2).gp.find("too few paired samples"), std::string::npos);
+}
+
+TEST_F(ReportTest, AveragesSayHowTheyResample) {
+  ReportOptions o = Options();
+  o.average_resampling = stats::Resampling::kTasks;
+  o.min_tasks = 2;
+  const Report tasks = BuildReport(*tree_, {}, {}, o);
+  const DeltaCell& avg = DeltaOf(tasks, kRulerAverage, "2k", kStar);
+  EXPECT_TRUE(avg.has_interval);
+  EXPECT_EQ(avg.resampling, "tasks");
+  EXPECT_EQ(avg.tasks, 2);
+  // Task means -25 (niah_single_1) and -12.5 (vt): two draws average to -25, -18.75 or -12.5
+  // with probabilities 1/4, 1/2, 1/4.
+  EXPECT_DOUBLE_EQ(avg.delta.lo, -25);
+  EXPECT_DOUBLE_EQ(avg.delta.hi, -12.5);
+  EXPECT_NE(RenderMarkdown(tasks).find("**-18.75 [-25.00, -12.50] n=8**, resampling tasks |"),
+            std::string::npos)
+      << RenderMarkdown(tasks);
+  o.min_tasks = 5;
+  const DeltaCell& few = DeltaOf(BuildReport(*tree_, {}, {}, o), kRulerAverage, "2k", kStar);
+  EXPECT_FALSE(few.has_interval);
+  EXPECT_EQ(few.too_few, "2 tasks < 5");
+  o.average_resampling = stats::Resampling::kBoth;
+  o.min_tasks = 2;
+  EXPECT_EQ(DeltaOf(BuildReport(*tree_, {}, {}, o), kRulerAverage, "2k", kStar).resampling,
+            "tasks, then samples within them");
+  // A task's own interval always resamples its samples and carries no resampling label.
+  EXPECT_EQ(DeltaOf(tasks, "vt", "2k", kStar).resampling, "");
+}
+
+TEST_F(ReportTest, AveragesNameWhatTheyAverage) {
+  EXPECT_EQ(M().RowLabel(kRulerAverage), "RULER avg of niah_single_1, vt");
+  EXPECT_EQ(M().RowLabel(kBabilongAverage), "BABILong avg of qa1");
+  EXPECT_EQ(M().RowLabel("vt"), "vt");
+  std::vector<std::string> all;
+  for (const auto& t : ruler::AllTasks()) all.emplace_back(t.name);
+  EXPECT_EQ(AverageRowLabel("RULER", all, all), "RULER avg of all 13 tasks");
+  const std::vector<std::string> eleven(all.begin(), all.begin() + 11);
+  EXPECT_EQ(AverageRowLabel("RULER", eleven, all), "RULER avg of 11 tasks (all but qa_1, qa_2)");
+  EXPECT_EQ(AverageRowLabel("RULER", std::vector<std::string>(all.begin(), all.begin() + 7), all),
+            "RULER avg of 7 of 13 tasks");
+  EXPECT_EQ(AverageRowLabel("BABILong", {"qa1", "qa2"}, {"qa1", "qa2", "qa3", "qa4", "qa5"}),
+            "BABILong avg of qa1, qa2");
+  EXPECT_NE(ScoresCsv(*report_).find("m,4k,BABILong avg of qa1,dense,dense,0,50.00,1\n"),
+            std::string::npos);
+  const std::vector<Plot> plots = MakePlots(M(), 0.95);
+  EXPECT_NE(plots.at(0).title.find("RULER avg of niah_single_1, vt"), std::string::npos);
+}
+
+// ---- Claims ------------------------------------------------------------------------------------
+
+class ClaimsTest : public ::testing::Test {
+ protected:
+  static Report Build(const ReportOptions& o = {}) {
+    const ruler::MetricRegistry metrics = TestMetrics();
+    return BuildReport(ReadResultsTree(ReportFixture("claims"), metrics), {}, {}, o);
+  }
+  // The claim's verdict row at a length.
+  static const ClaimRow& Summary(const Report& r, int claim, const std::string& length) {
+    for (const ClaimRow& row : r.models.at(0).claims) {
+      if (row.claim == claim && row.length == length && row.summary) return row;
+    }
+    ADD_FAILURE() << "no verdict for claim " << claim << " at " << length;
+    static const ClaimRow none;
+    return none;
+  }
+};
+
+// tests/fixtures/report/make_fixture.py (write_claims) states the known answers.
+TEST_F(ClaimsTest, VerdictsPerLengthOnKnownAnswers) {
+  const Report r = Build();
+  const ModelReport& m = r.models.at(0);
+  struct Expect {
+    const char* length;
+    Verdict claim1, claim2;
+  };
+  // clang-format off
+  const Expect expect[] = {
+      {"2k",  Verdict::kInconclusive, Verdict::kInconclusive},  // 3 samples per task
+      {"4k",  Verdict::kReproduced,   Verdict::kReproduced},    // star = dense, none all wrong
+      {"8k",  Verdict::kContradicted, Verdict::kContradicted},  // star all wrong, none right
+      {"16k", Verdict::kInconclusive, Verdict::kInconclusive},  // CI crosses -5; first = none
+  };
+  // clang-format on
+  for (const Expect& e : expect) {
+    SCOPED_TRACE(e.length);
+    EXPECT_EQ(Summary(r, 1, e.length).verdict, e.claim1) << Summary(r, 1, e.length).reason;
+    EXPECT_EQ(Summary(r, 2, e.length).verdict, e.claim2) << Summary(r, 2, e.length).reason;
+  }
+  EXPECT_EQ(Summary(r, 1, "2k").reason, "too few samples: 3 of 3 tasks with < 10 paired samples");
+  EXPECT_EQ(Summary(r, 1, "4k").reason, "CI [+0.00, +0.00] within +-5.00");
+  EXPECT_EQ(Summary(r, 1, "8k").reason, "CI [-100.00, -100.00] below -5.00");
+  const ClaimRow& c16 = Summary(r, 1, "16k");
+  EXPECT_DOUBLE_EQ(c16.delta.delta.estimate, -100.0 / 12);  // (-100 - 100 + 100) / 12 in every task
+  EXPECT_LT(c16.delta.delta.lo, -5);
+  EXPECT_GT(c16.delta.delta.hi, -5);
+  EXPECT_EQ(c16.row, "RULER avg of niah_single_1, niah_multikey_1, vt");
+  EXPECT_EQ(c16.candidate, "star-b4");
+  EXPECT_EQ(c16.reference, "dense");
+  // The configs were identified by their fields.
+  const std::string notes = [&] {
+    std::string s;
+    for (const auto& n : m.claim_notes) s += n + "\n";
+    return s;
+  }();
+  EXPECT_NE(notes.find("Claim (1): star-b4 minus dense."), std::string::npos) << notes;
+  EXPECT_NE(notes.find("first star-b4, previous star-prev, none star-none (block L/4"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("Claim (2) averages NIAH: niah_single_1, niah_multikey_1."),
+            std::string::npos)
+      << notes;
+  // Claim (2)'s comparisons at 8k: first - previous holds, previous - none and first - none fail.
+  std::vector<std::string> at8;
+  for (const ClaimRow& row : m.claims) {
+    if (row.claim == 2 && row.length == "8k" && !row.summary && !row.informative) {
+      at8.push_back(row.row.substr(0, row.row.find(" (")) + ": " +
+                    std::string(VerdictName(row.verdict)));
+    }
+  }
+  EXPECT_EQ(at8, (std::vector<std::string>{"first - previous: reproduced",
+                                           "previous - none: contradicted",
+                                           "first - none: contradicted"}));
+  // A wider margin makes the 16k difference "within a few points".
+  ReportOptions wide;
+  wide.margin = 50;
+  EXPECT_EQ(Summary(Build(wide), 1, "16k").verdict, Verdict::kReproduced);
+}
+
+TEST_F(ClaimsTest, MarkdownAndCsv) {
+  const Report r = Build();
+  const std::string md = RenderMarkdown(r);
+  for (const char* line : {
+           "### Claims (margin 5.00 points, paired bootstrap 95% CI)",
+           "| 4k | **RULER avg of niah_single_1, niah_multikey_1, vt** | +0.00 [+0.00, +0.00] "
+           "n=36, resampling samples within tasks | **reproduced** (CI [+0.00, +0.00] within "
+           "+-5.00) |",
+           "| 8k | **claim (2): first >= previous >= none, first > none** |  | **contradicted** "
+           "(a comparison fails) |",
+           "| 8k | previous - none (NIAH avg of niah_single_1, niah_multikey_1) | -100.00 "
+           "[-100.00, -100.00] n=24, resampling samples within tasks | fails (CI [-100.00, "
+           "-100.00] below -5.00) |",
+       }) {
+    EXPECT_NE(md.find(line), std::string::npos) << "missing: " << line << "\n" << md;
+  }
+  const std::string csv = ClaimsCsv(r);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "model,claim,length,row,candidate,reference,n_paired,estimate,ci_lo,ci_hi,interval,"
+            "resampling,verdict,summary,reason");
+  EXPECT_NE(csv.find("m,1,8k,vt,star-b4,dense,12,-100.0000,-100.0000,-100.0000,ok,,contradicted,"
+                     "0,\"CI [-100.00, -100.00] below -5.00\"\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("m,2,4k,\"claim (2): first >= previous >= none, first > none\",,,,,,,,,"
+                     "reproduced,1,all three comparisons hold\n"),
+            std::string::npos)
+      << csv;
+}
+
+TEST_F(ReportTest, ClaimsNeedTheSweepConfig) {
+  // The main fixture's manifest lists labels and modes only: the claims say why they are not run.
+  ASSERT_EQ(M().claim_notes.size(), 1u);
+  EXPECT_NE(M().claim_notes[0].find("Claims not checked"), std::string::npos);
+  EXPECT_TRUE(M().claims.empty());
 }
 
 }  // namespace

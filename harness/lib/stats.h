@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace starattn::stats {
@@ -48,5 +49,22 @@ Interval PairedBootstrap(const std::vector<std::vector<double>>& groups, Pooling
 
 // One group: the mean of diffs.
 Interval PairedBootstrap(const std::vector<double>& diffs, const BootstrapOptions& opts);
+
+// What the interval of a task average (the equal-weight mean over groups of their mean
+// difference) resamples.
+enum class Resampling {
+  kSamples,  // samples within every group, the groups fixed (a benchmark's fixed task set)
+  kTasks,    // groups with replacement, each keeping its observed mean difference
+  kBoth,     // groups with replacement, then samples within every drawn group (two-stage)
+};
+// "samples within tasks", "tasks", "tasks, then samples within them".
+std::string_view ResamplingName(Resampling r);
+// "samples", "tasks" or "both"; throws Error otherwise.
+Resampling ParseResampling(std::string_view s);
+
+// Bootstrap of the equal-weight mean over groups of their mean difference (empty groups are
+// ignored). kSamples gives the same interval as PairedBootstrap(groups, Pooling::kGroups, opts).
+Interval GroupMeanBootstrap(const std::vector<std::vector<double>>& groups, Resampling r,
+                            const BootstrapOptions& opts);
 
 }  // namespace starattn::stats

@@ -79,6 +79,40 @@ TEST(StatsTest, PoolingWeighsSamplesOrGroups) {
   EXPECT_EQ(by_group.n, 4);
 }
 
+TEST(StatsTest, GroupMeanResamplesSamplesTasksOrBoth) {
+  // Two tasks: one where every sample gains 10, one where every sample loses 10. Inside each task
+  // nothing varies, so resampling samples gives the point; resampling tasks does not.
+  const std::vector<std::vector<double>> g = {{10, 10, 10}, {-10, -10, -10}, {}};
+  const Interval within = GroupMeanBootstrap(g, Resampling::kSamples, {});
+  EXPECT_DOUBLE_EQ(within.estimate, 0);
+  EXPECT_DOUBLE_EQ(within.lo, 0);
+  EXPECT_DOUBLE_EQ(within.hi, 0);
+  EXPECT_EQ(within.n, 6);
+  // Drawing 2 tasks of {+10, -10}: the mean is -10, 0 or +10 with probabilities 1/4, 1/2, 1/4.
+  const Interval tasks = GroupMeanBootstrap(g, Resampling::kTasks, {});
+  EXPECT_DOUBLE_EQ(tasks.estimate, 0);
+  EXPECT_DOUBLE_EQ(tasks.lo, -10);
+  EXPECT_DOUBLE_EQ(tasks.hi, 10);
+  const Interval both = GroupMeanBootstrap(g, Resampling::kBoth, {});
+  EXPECT_DOUBLE_EQ(both.lo, -10);
+  EXPECT_DOUBLE_EQ(both.hi, 10);
+  // Same as the stratified PairedBootstrap with group pooling, bound for bound.
+  const std::vector<std::vector<double>> h = {{0, 100, 0, 0}, {50, 0, 0}};
+  const Interval a = GroupMeanBootstrap(h, Resampling::kSamples, {});
+  const Interval b = PairedBootstrap(h, Pooling::kGroups, {});
+  EXPECT_EQ(a.lo, b.lo);
+  EXPECT_EQ(a.hi, b.hi);
+  // Tasks alone: task means 25 and 16.67; two draws average to 16.67, 20.83 or 25 with
+  // probabilities 1/4, 1/2, 1/4, so the 95% interval is [16.67, 25].
+  const Interval h_tasks = GroupMeanBootstrap(h, Resampling::kTasks, {});
+  EXPECT_DOUBLE_EQ(h_tasks.estimate, (25.0 + 50.0 / 3) / 2);
+  EXPECT_DOUBLE_EQ(h_tasks.lo, 50.0 / 3);
+  EXPECT_DOUBLE_EQ(h_tasks.hi, 25);
+  EXPECT_EQ(ParseResampling("both"), Resampling::kBoth);
+  EXPECT_THROW(ParseResampling("groups"), Error);
+  EXPECT_EQ(ResamplingName(Resampling::kTasks), "tasks");
+}
+
 TEST(StatsTest, BadOptionsAndNoSamplesAreErrors) {
   BootstrapOptions o;
   o.confidence = 1.0;
