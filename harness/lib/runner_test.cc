@@ -29,8 +29,9 @@ TEST(SampleRunnerTest, RankZeroDrivesTheOtherRanks) {
   gen.ubatch = 16;
 
   const auto model = Model::Load(model_path);
-  const SampleResult want_star = RunInProcess(*model, star, context, query, gen);
-  const SampleResult want_dense = RunInProcess(*model, dense, context, query, gen);
+  ModelRunner in_process(*model, DeviceChoice{});
+  const SampleResult want_star = in_process.RunSample(star, context, query, gen, nullptr);
+  const SampleResult want_dense = in_process.RunSample(dense, context, query, gen, nullptr);
 
   InProcessGroup group(2);
   std::thread server([&] { ServeSamples(group.Endpoint(1), DeviceChoice{}); });

@@ -213,9 +213,8 @@ SweepManifest::SweepManifest(const SweepConfig& cfg, const std::string& out,
       !CommandOutput("git status --porcelain --untracked-files=no 2>/dev/null").empty();
   json_["machine"] = Machine();  // rank 0's, under MPI
   json_["device"] = {{"device", DeviceName(device.device)},
-                     {"dtype", device.device == Device::kCpu ? "fp32"
-                               : device.fp16                 ? "fp16"
-                                                             : "bf16"}};
+                     {"compute", DTypeName(device.compute)},
+                     {"kv_dtype", DTypeName(device.kv)}};
   if (mpi_ranks > 0) json_["mpi_ranks"] = mpi_ranks;
   json_["seeds"] = {cfg.seed};
   json_["started"] = Now();
@@ -297,6 +296,7 @@ int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& unit
            {"length", u.length},
            {"samples_run", ran},
            {"device", opts.device_name},
+           {"precision", opts.precision},
            {"seconds",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});

@@ -62,6 +62,7 @@ struct SweepProgress {
 struct SweepRunOptions {
   int64_t limit = -1;  // stop after this many new samples (-1: all)
   std::string device_name = "cpu";
+  std::string precision;  // DeviceChoice::precision(), recorded with every unit
   std::function<void(const SweepProgress&)> on_progress;
 };
 
