@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/common/cpu_info.h"
 #include "engine/cpu/attention_state.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/attention.h"
@@ -131,83 +132,110 @@ void QMatMulArgs(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_QMatMul)->Apply(QMatMulArgs)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
-// fp32 FMA peak: independent accumulator chains in registers (enough to cover FMA latency x
-// ports), no memory traffic. FLOPs = 2 per lane per FMA.
-constexpr int64_t kFmaIters = 1 << 22;
+// Arithmetic peaks: independent accumulator chains in registers (enough to cover latency x
+// ports), no memory traffic, on `threads` persistent threads started together (each runs the
+// same number of instructions; the rate counts the slowest). `kind` 0: fp32 FMA (2 FLOPs per
+// lane), 1: bf16 dot products vdpbf16ps (4 FLOPs per fp32 lane: 2 multiplies, 2 adds), 2: int8
+// dot products vpdpbusd (8 ops per int32 lane). 512-bit where the CPU has it (checked at run
+// time), else 256-bit fp32 FMA. Checked against oneDNN's achieved rates (BM_GemmDnnl*).
+constexpr int64_t kPeakIters = 1 << 22;
 
-double FmaLoopOneThread() {
-#if defined(__AVX512F__)
-  __m512 a0 = _mm512_set1_ps(1.0f), a1 = _mm512_set1_ps(1.1f), a2 = _mm512_set1_ps(1.2f),
-         a3 = _mm512_set1_ps(1.3f), a4 = _mm512_set1_ps(1.4f), a5 = _mm512_set1_ps(1.5f),
-         a6 = _mm512_set1_ps(1.6f), a7 = _mm512_set1_ps(1.7f), a8 = _mm512_set1_ps(1.8f),
-         a9 = _mm512_set1_ps(1.9f), a10 = _mm512_set1_ps(2.0f), a11 = _mm512_set1_ps(2.1f);
+#define STARATTN_PEAK_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16,avx512vnni")))
+
+template <int kKind>
+STARATTN_PEAK_TARGET double PeakLoop512() {
+  __m512 f[12];
+  __m512i q[12];
+  for (int j = 0; j < 12; ++j) {
+    f[j] = _mm512_set1_ps(1.0f + 0.1f * j);
+    q[j] = _mm512_set1_epi32(j);
+  }
   const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-  for (int64_t i = 0; i < kFmaIters; ++i) {
-    a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
-    a2 = _mm512_fmadd_ps(a2, m, c); a3 = _mm512_fmadd_ps(a3, m, c);
-    a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
-    a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c);
-    a8 = _mm512_fmadd_ps(a8, m, c); a9 = _mm512_fmadd_ps(a9, m, c);
-    a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
+  const __m512i a8 = _mm512_set1_epi8(1), b8 = _mm512_set1_epi8(2);
+  const __m512i h = _mm512_set1_epi16(0x3F80);  // bf16 1.0
+  for (int64_t i = 0; i < kPeakIters; ++i) {
+    for (int j = 0; j < 12; ++j) {
+      if constexpr (kKind == 0) {
+        f[j] = _mm512_fmadd_ps(f[j], m, c);
+      } else if constexpr (kKind == 1) {
+        f[j] = _mm512_dpbf16_ps(f[j], (__m512bh)h, (__m512bh)h);
+      } else {
+        q[j] = _mm512_dpbusd_epi32(q[j], a8, b8);
+      }
+    }
   }
-  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  __m512 s = f[0];
+  __m512i t = q[0];
+  for (int j = 1; j < 12; ++j) {
+    s = _mm512_add_ps(s, f[j]);
+    t = _mm512_add_epi32(t, q[j]);
+  }
   alignas(64) float lanes[16];
+  alignas(64) int32_t ilanes[16];
   _mm512_store_ps(lanes, s);
+  _mm512_store_si512(ilanes, t);
   benchmark::DoNotOptimize(lanes);
-  return 2.0 * 16 * 12 * kFmaIters;
-#elif defined(__AVX2__) && defined(__FMA__)
-  __m256 a0 = _mm256_set1_ps(1.0f), a1 = _mm256_set1_ps(1.1f), a2 = _mm256_set1_ps(1.2f),
-         a3 = _mm256_set1_ps(1.3f), a4 = _mm256_set1_ps(1.4f), a5 = _mm256_set1_ps(1.5f),
-         a6 = _mm256_set1_ps(1.6f), a7 = _mm256_set1_ps(1.7f), a8 = _mm256_set1_ps(1.8f),
-         a9 = _mm256_set1_ps(1.9f), a10 = _mm256_set1_ps(2.0f), a11 = _mm256_set1_ps(2.1f);
+  benchmark::DoNotOptimize(ilanes);
+  const double per_instr = kKind == 0 ? 2.0 * 16 : kKind == 1 ? 4.0 * 16 : 8.0 * 16;
+  return per_instr * 12 * kPeakIters;
+}
+
+__attribute__((target("avx2,fma"))) double PeakLoop256() {
+  __m256 f[12];
+  for (int j = 0; j < 12; ++j) f[j] = _mm256_set1_ps(1.0f + 0.1f * j);
   const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (int64_t i = 0; i < kFmaIters; ++i) {
-    a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c);
-    a2 = _mm256_fmadd_ps(a2, m, c); a3 = _mm256_fmadd_ps(a3, m, c);
-    a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
-    a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c);
-    a8 = _mm256_fmadd_ps(a8, m, c); a9 = _mm256_fmadd_ps(a9, m, c);
-    a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
+  for (int64_t i = 0; i < kPeakIters; ++i) {
+    for (int j = 0; j < 12; ++j) f[j] = _mm256_fmadd_ps(f[j], m, c);
   }
-  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                           _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  __m256 s = f[0];
+  for (int j = 1; j < 12; ++j) s = _mm256_add_ps(s, f[j]);
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, s);
   benchmark::DoNotOptimize(lanes);
-  return 2.0 * 8 * 12 * kFmaIters;
-#else
-  float a[12];
-  for (int j = 0; j < 12; ++j) a[j] = 1.0f + 0.1f * j;
-  for (int64_t i = 0; i < kFmaIters; ++i) {
-    for (int j = 0; j < 12; ++j) a[j] = std::fma(a[j], 0.999999f, 1e-7f);
-  }
-  benchmark::DoNotOptimize(a);
-  return 2.0 * 12 * kFmaIters;
-#endif
+  return 2.0 * 8 * 12 * kPeakIters;
 }
 
-void BM_FmaPeak(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
-  double flops = 0;
-  for (auto _ : state) {
-    double f = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : f)
-    f += FmaLoopOneThread();
-    flops += f;
-  }
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
-#if defined(__AVX512F__)
-  state.SetLabel("avx512");
-#elif defined(__AVX2__)
-  state.SetLabel("avx2");
-#else
-  state.SetLabel("scalar");
-#endif
+bool Cpu512(int kind) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f")) return false;
+  if (kind == 1) return __builtin_cpu_supports("avx512bf16");
+  if (kind == 2) return __builtin_cpu_supports("avx512vnni");
+  return true;
 }
-BENCHMARK(BM_FmaPeak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()
+
+void BM_Peak(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  const int threads = static_cast<int>(state.range(1));
+  const bool wide = Cpu512(kind);
+  if (kind != 0 && !wide) {
+    state.SkipWithError("this CPU lacks the instruction");
+    for (auto _ : state) {
+    }
+    return;
+  }
+  double ops = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> pool;
+    std::vector<double> done(threads);
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        done[t] = !wide            ? PeakLoop256()
+                  : kind == 0      ? PeakLoop512<0>()
+                  : kind == 1      ? PeakLoop512<1>()
+                                   : PeakLoop512<2>();
+      });
+    }
+    for (auto& th : pool) th.join();
+    for (double d : done) ops += d;
+  }
+  state.counters["GOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(kind == 0 ? "fp32 fma" : kind == 1 ? "bf16 dpbf16ps" : "int8 vpdpbusd") +
+                 (wide ? " 512-bit" : " 256-bit"));
+}
+BENCHMARK(BM_Peak)
+    ->ArgNames({"kind", "threads"})
+    ->ArgsProduct({{0, 1, 2}, {1, 2}})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +501,10 @@ BENCHMARK(BM_Tokenizer)->ArgName("bytes")->Arg(256 << 10)->UseRealTime()
 // As the CLI does: flush denormals before any thread starts (threads inherit it).
 int main(int argc, char** argv) {
   starattn::cpu::EnableFlushDenormals();
+  const starattn::CpuInfo cpu = starattn::ReadCpuInfo();
+  benchmark::AddCustomContext("cpu", cpu.Describe());
+  benchmark::AddCustomContext("cpu_family", std::to_string(cpu.family));
+  benchmark::AddCustomContext("cpu_model", std::to_string(cpu.model));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

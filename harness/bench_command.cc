@@ -22,6 +22,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/common/cpu_info.h"
 #include "engine/common/error.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
@@ -163,7 +164,14 @@ int BenchIsolated(ModelRunner& runner, const Model& model, const DistConfig& cfg
                               {"per_host_phase1_seconds", host_medians},
                               {"max_kv_bytes_per_host", max_kv},
                               {"max_peak_kv_bytes_per_host", max_peak_kv},
-                              {"peak_rss_bytes", PeakRssBytes()}});
+                              {"peak_rss_bytes", PeakRssBytes()},
+                              // Resident memory against what the run must hold: the weights in
+                              // their compute form and every host's K/V (in-process hosts share
+                              // the process).
+                              {"peak_rss_over_weights_plus_kv",
+                               static_cast<double>(PeakRssBytes()) /
+                                   static_cast<double>(out["weight_bytes"].get<int64_t>() +
+                                                       max_peak_kv * c.hosts)}});
   }
   WriteJson(vm, out);
   return 0;
@@ -282,6 +290,15 @@ int RunBench(const std::vector<std::string>& args) {
   // int8/4-bit form decode steps read where the file has one).
   out["weight_bytes"] = runner.device_model().weight_bytes();
   out["rss_after_load_bytes"] = RssBytes();
+  const CpuInfo cpu = ReadCpuInfo();
+  out["cpu"] = {{"description", cpu.Describe()},
+                {"vendor", cpu.vendor},
+                {"family", cpu.family},
+                {"model", cpu.model},
+                {"flags", cpu.flags}};
+  std::printf("bench: %s; weights %.1f MiB in their compute form (%s), RSS after load %.1f MiB\n",
+              cpu.Describe().c_str(), runner.device_model().weight_bytes() / 1048576.0,
+              runner.device_model().precision().c_str(), RssBytes() / 1048576.0);
   out["precision"] = runner.device_model().precision();
   out["isolated_hosts"] = isolated;
   out["runs"] = nlohmann::json::array();
@@ -379,7 +396,14 @@ int RunBench(const std::vector<std::string>& args) {
                               {"decode_tokens_per_second", Median(dec_tps)},
                               {"max_kv_bytes_per_host", max_kv},
                               {"max_peak_kv_bytes_per_host", max_peak_kv},
-                              {"peak_rss_bytes", PeakRssBytes()}});
+                              {"peak_rss_bytes", PeakRssBytes()},
+                              // Resident memory against what the run must hold: the weights in
+                              // their compute form and every host's K/V (in-process hosts share
+                              // the process).
+                              {"peak_rss_over_weights_plus_kv",
+                               static_cast<double>(PeakRssBytes()) /
+                                   static_cast<double>(out["weight_bytes"].get<int64_t>() +
+                                                       max_peak_kv * c.hosts)}});
   }
   WriteJson(vm, out);
   return 0;

@@ -123,10 +123,11 @@ std::string BackendUnavailable(std::string_view name) {
   const Entry* e = Find(name);
   if (e == nullptr) return fmt::format("unknown backend '{}' (cpu, cuda)", name);
   if (!e->built) {
+    const std::string upper = name == "cuda" ? "CUDA" : std::string(name);
     return fmt::format(
         "this build has no {} support (its compiler was not found at configure time, or it was "
         "switched off: -DSTARATTN_{}=OFF)",
-        name, name == "cuda" ? "CUDA" : name);
+        upper, upper);
   }
   std::string why;
   if (e->devices(&why) == 0) return why.empty() ? fmt::format("no {} device", name) : why;
