@@ -120,11 +120,14 @@ namespace internal {
 
 void SplitAtContext(std::string_view tmpl,
                     const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                    std::string* context_part, std::string* query_part) {
+                    ContextSplit split, std::string* context_part, std::string* query_part) {
   constexpr std::string_view kField = "{context}";
   const size_t at = tmpl.find(kField);
   if (at == std::string_view::npos) Fail("template has no {{context}}");
-  const size_t cut = at + kField.size();
+  size_t cut = at + kField.size();
+  if (split == ContextSplit::kAfterContextLine) {
+    while (cut < tmpl.size() && tmpl[cut] == '\n') ++cut;
+  }
   *context_part = FormatTemplate(tmpl.substr(0, cut), fields);
   *query_part = FormatTemplate(tmpl.substr(cut), fields);
 }
