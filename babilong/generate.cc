@@ -204,21 +204,20 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
   const bool context_sizing = options_.sizing == Sizing::kContext;
   // The reference's context budget (facts + background) and its max_n_facts.
   const int64_t context_target = limit.tokens - kReferencePromptTokens;
-  int64_t fact_tokens = 0;
-  if (context_sizing) {
-    if (context_target > 0 &&
-        static_cast<int64_t>(sample.facts.size()) + 1 > context_target / 8) {
-      return std::nullopt;
-    }
-    for (const std::string& f : sample.facts) {
-      fact_tokens += static_cast<int64_t>(
-          tok_.Encode(" " + f, /*add_bos=*/false, /*parse_special=*/false).size());
-    }
-    r.context_tokens = fact_tokens;
+  // Tokens of a context as the model reads it inside the template (stripped, no BOS).
+  auto context_tokens = [&](const std::string& context) {
+    return static_cast<int64_t>(
+        tok_.Encode(utf8::PyStrip(context), /*add_bos=*/false, /*parse_special=*/false).size());
+  };
+  if (context_sizing && context_target > 0 &&
+      static_cast<int64_t>(sample.facts.size()) + 1 > context_target / 8) {
+    return std::nullopt;
   }
-  Assemble(r, JoinSpace(sample.facts));
+  const std::string facts_only = JoinSpace(sample.facts);
+  Assemble(r, facts_only);
+  if (context_sizing) r.context_tokens = context_tokens(facts_only);
   if (limit.tokens == 0) return r;
-  if (context_sizing ? fact_tokens >= context_target : r.length > limit.tokens) {
+  if (context_sizing ? r.context_tokens >= context_target : r.length > limit.tokens) {
     // The reference keeps such a sample with the facts alone; the project's sizing cannot fit it.
     if (context_sizing) return r;
     return std::nullopt;
@@ -265,33 +264,30 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
     return JoinSpace(pieces);
   };
 
-  if (context_sizing) {
-    Assemble(r, build_context(context_target - fact_tokens));
-    r.context_tokens = context_target;
-    return r;
-  }
-
-  // Fit: the budget is what the facts-only prompt leaves; joining pieces can merge or split a
-  // token at each boundary, so re-measure and correct the budget until the length is at the
-  // limit or just below it. Keep the longest candidate that is within the limit.
-  const int64_t facts_only = r.length;
-  int64_t budget = limit.tokens - facts_only;
-  std::optional<std::pair<std::string, int64_t>> best;
-  for (int round = 0; round < kMaxFitRounds && budget >= 0; ++round) {
-    const std::string context = build_context(budget);
+  // Fit: the budget is what the facts leave (of the context, or of the whole prompt); joining
+  // pieces can merge or split a token at each boundary (SentencePiece-style tokenizers count a
+  // leading space as a token of its own), so re-measure and correct the budget until the count is
+  // at the target or just below it. Keep the longest candidate that is within the target.
+  const int64_t target = context_sizing ? context_target : limit.tokens;
+  auto measure = [&](const std::string& context) {
     Assemble(r, context);
-    if (r.length <= limit.tokens && (!best || r.length > best->second)) {
-      best = {r.input_context, r.length};
-    }
-    if (r.length == limit.tokens) break;
-    budget += limit.tokens - r.length;
-    if (best && limit.tokens - best->second <= limit.tokens / 1000) break;
+    return context_sizing ? context_tokens(context) : r.length;
+  };
+  int64_t budget = target - (context_sizing ? r.context_tokens : r.length);
+  std::optional<Record> best;  // the longest candidate within the target
+  auto count = [&](const Record& c) { return context_sizing ? c.context_tokens : c.length; };
+  for (int round = 0; round < kMaxFitRounds && budget >= 0; ++round) {
+    const int64_t n = measure(build_context(budget));
+    if (context_sizing) r.context_tokens = n;
+    if (n <= target && (!best || n > count(*best))) best = r;
+    if (n == target) break;
+    budget += target - n;
+    if (best && target - count(*best) <= target / 1000) break;
   }
-  if (!best)
-    Fail("{} at {}: could not fit the sample within {} tokens", task, limit.name, limit.tokens);
-  r.input_context = std::move(best->first);
-  r.length = best->second;
-  return r;
+  if (!best) {
+    Fail("{} at {}: could not fit the sample within {} tokens", task, limit.name, target);
+  }
+  return best;
 }
 
 SamplePool::SamplePool(const std::string& task, const std::string& babi_dir, uint64_t seed,

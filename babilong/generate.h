@@ -22,14 +22,15 @@
 // max_n_facts).
 //
 // The reference profile (profile.h) sizes as the reference does instead (Sizing::kContext): the
-// context, facts + background, gets exactly (length - 300) tokens counted as the reference counts
-// them (each fact and background sentence encoded with a leading space, the counts summed; the
-// last sentence cut to the budget), whatever the prompt around it; the question, the prompt and
-// the chat template come on top. No background when the facts fill the budget ("0k" included).
-// Samples with more than (length - 300) / 8 - 1 facts are skipped (max_n_facts, for lengths above
-// 300). Re-encoding the joined context gives a count within a few tokens of the sum (boundary
-// merges; tested in generate_test.cc); the reference has the same drift between its token lists
-// and the decoded text the models read.
+// context, facts + background, is (length - 300) tokens whatever the prompt around it; the
+// question, the prompt and the chat template come on top. The reference counts its context as
+// token lists (each fact and sentence encoded with a leading space with GPT-2's tokenizer, the
+// last sentence cut), which the models read decoded; here the count is that of the context text
+// itself with the model's tokenizer (stripped, without BOS), fitted as above to the target or at
+// most 0.1% below it, so that it holds for tokenizers that encode a leading space as a token of
+// its own (SentencePiece style) as well. No background when the facts fill the budget ("0k"
+// included). Samples with more than (length - 300) / 8 - 1 facts are skipped (the reference's
+// max_n_facts, for lengths above 300).
 #pragma once
 
 #include <cstdint>
@@ -82,7 +83,7 @@ struct Record {
   int source = 0;                  // index of the sample in its pool (question order in the file)
   int question_index = -1;         // index of the question in its bAbI file (-1: the generator)
   std::vector<std::string> facts;  // the facts as inserted (for tests)
-  // Sizing::kContext: tokens of facts + background as the reference counts them; else -1.
+  // Sizing::kContext: tokens of the context (facts + background, stripped, no BOS); else -1.
   int64_t context_tokens = -1;
   // Fields written after "question" (the profile's, set by the caller); empty for the default
   // profile, whose lines stay as they were before profiles existed.

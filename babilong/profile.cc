@@ -81,7 +81,8 @@ const std::vector<std::string>& ProfileKeys() {
 }
 
 void SetProfileValue(Profile& p, std::string_view key, const nlohmann::json& value) {
-  const nlohmann::json own = OwnValue(p, key);
+  // The named profile's own value: a setting that differs from it is an override.
+  const nlohmann::json own = OwnValue(ProfileNamed(p.name), key);
   if (own.is_null()) {
     Fail("'{}' is not a BABILong profile setting (settings: {})", key,
          fmt::join(ProfileKeys(), ", "));

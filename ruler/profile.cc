@@ -71,7 +71,9 @@ const std::vector<std::string>& ProfileKeys() {
 }
 
 void SetProfileValue(Profile& p, std::string_view key, const nlohmann::json& value) {
-  const nlohmann::json own = OwnValue(p, key);
+  // The named profile's own value: a setting that differs from it is an override.
+  const Profile named = ProfileNamed(p.name);
+  const nlohmann::json own = OwnValue(named, key);
   if (own.is_null()) {
     Fail("'{}' is not a RULER profile setting (settings: {})", key, fmt::join(ProfileKeys(), ", "));
   }
@@ -101,12 +103,22 @@ void SetProfileValue(Profile& p, std::string_view key, const nlohmann::json& val
         Fail("tokens_to_generate: '{}' is not a RULER task", Printable(task));
       }
       const int tokens = PositiveInt("tokens_to_generate." + task, n);
-      if (tokens != p.tokens_to_generate[task]) p.overrides[std::string(key)][task] = tokens;
       p.tokens_to_generate[task] = tokens;
+      nlohmann::json& o = p.overrides[std::string(key)];
+      if (tokens != named.tokens_to_generate.at(task)) {
+        o[task] = tokens;
+      } else if (o.is_object()) {
+        o.erase(task);
+      }
+      if (o.empty()) p.overrides.erase(std::string(key));
     }
     return;
   }
-  if (OwnValue(p, key) != own) p.overrides[std::string(key)] = value;
+  if (OwnValue(p, key) != own) {
+    p.overrides[std::string(key)] = value;
+  } else {
+    p.overrides.erase(std::string(key));
+  }
 }
 
 nlohmann::ordered_json ProfileJson(const Profile& p) {
