@@ -36,8 +36,8 @@ std::vector<TaskSpec> MakeTasks() {
   vt.num_chains = 1;
   vt.num_hops = 4;
   t.push_back(vt);
-  // The reference's freq_cw=30, freq_ucw=3 (Star-Attention's copy uses 300/30) and its
-  // tokens_to_generate 120 (cwe) / 50 (fwe).
+  // The reference's freq_cw=30, freq_ucw=3 and its tokens_to_generate 120 (cwe) / 50 (fwe); the
+  // star-attention profile (profile.h) has the Star-Attention copy's 300/30 and fwe 120.
   TaskSpec cwe{"cwe", TaskKind::kCommonWords, 120};
   t.push_back(cwe);
   TaskSpec fwe{"fwe", TaskKind::kFreqWords, 50};
