@@ -483,7 +483,7 @@ nlohmann::ordered_json GenerateBabilongData(const BabilongDataOptions& o, std::o
         if (!plain) {
           r.tags = tags;
           if (r.question_index >= 0) r.tags["question_index"] = r.question_index;
-          if (r.context_tokens >= 0) r.tags["context_tokens"] = r.context_tokens;
+          if (r.context_tokens >= 0) r.tags["sized_context_tokens"] = r.context_tokens;
         }
         // Invalid UTF-8 in a user's book becomes U+FFFD rather than an error.
         text += babilong::RecordToJson(r).dump(-1, ' ', false,
