@@ -494,8 +494,12 @@ nlohmann::ordered_json GenerateBabilongData(const BabilongDataOptions& o, std::o
       }
       const fs::path file = fs::path(o.out) / (plan.tasks[ti] + "_" + len.name + ".jsonl");
       WriteFileAtomically(file.string(), text);
-      log << fmt::format("{} {}: {} samples, {}..{} tokens (limit {}) -> {}\n", plan.tasks[ti],
-                         len.name, records.size(), lo, hi, len.tokens, file.string());
+      const std::string sized =
+          profile.sizing == babilong::Sizing::kContext
+              ? fmt::format("context {} tokens", len.tokens - babilong::kReferencePromptTokens)
+              : fmt::format("limit {}", len.tokens);
+      log << fmt::format("{} {}: {} samples, {}..{} tokens ({}) -> {}\n", plan.tasks[ti],
+                         len.name, records.size(), lo, hi, sized, file.string());
     }
   }
   WriteFileAtomically((fs::path(o.out) / kDataInfoFile).string(), info.dump(2) + "\n");
