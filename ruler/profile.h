@@ -12,9 +12,11 @@
 //                   instruction, starts after them), so that newline is encoded in phase 1.
 //
 // In both, the budget of a task counts against the length limit (length + tokens_to_generate <=
-// limit; the Star-Attention copy sizes FWE with 50 and generates 120), and the in-context examples
-// of VT and CWE are built from the task template alone (both references build them from the
-// chat-wrapped template; see vt.cc and words.cc).
+// limit, the project's sizing rule; the Star-Attention copy fills FWE's context part alone up to
+// the limit and then generates 120 tokens past it), and the in-context examples of VT and CWE are
+// built from the task template alone (both references build them from the chat-wrapped template,
+// a second chat header inside the prompt; see vt.cc and words.cc). The copy's VT answer prefix
+// misspells "assigned" ("assgined"); the project keeps NVIDIA's spelling in both profiles.
 //
 // Every setting can be overridden (SetProfileValue); an override is recorded (Profile::overrides)
 // and written with the data (ProfileJson).
