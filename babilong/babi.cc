@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
@@ -128,6 +130,35 @@ std::string FindBabiTestFile(const std::string& dir, const std::string& task) {
   if (found.empty()) Fail("no {}_*_test.txt in {}", task, dir);
   if (found.size() > 1) Fail("several {}_*_test.txt files in {}", task, dir);
   return found[0];
+}
+
+std::map<std::string, std::vector<int>> ReadSampleSubset(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ReadFileToString(path));
+  } catch (const nlohmann::json::exception& e) {
+    Fail("sample subset {}: invalid JSON: {}", path, e.what());
+  }
+  if (!j.is_object()) Fail("sample subset {}: expected an object (task -> indices)", path);
+  std::map<std::string, std::vector<int>> out;
+  for (const auto& [task, v] : j.items()) {
+    try {
+      TaskNumber(task);
+    } catch (const Error&) {
+      Fail("sample subset {}: '{}' is not a task (qa1..qa20)", path, Printable(task));
+    }
+    if (!v.is_array()) Fail("sample subset {}: {}: expected a list of indices", path, task);
+    std::set<int> seen;
+    for (const auto& i : v) {
+      if (!i.is_number_integer() || i.get<int64_t>() < 0 || i.get<int64_t>() > 100'000'000) {
+        Fail("sample subset {}: {}: {} is not a question index", path, task, i.dump());
+      }
+      const int idx = i.get<int>();
+      if (!seen.insert(idx).second) Fail("sample subset {}: {}: {} appears twice", path, task, idx);
+      out[task].push_back(idx);
+    }
+  }
+  return out;
 }
 
 int TaskNumber(std::string_view task) {

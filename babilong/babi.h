@@ -8,6 +8,7 @@
 // statement lines of its story before it; earlier questions are not facts.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,12 @@ std::vector<BabiSample> ReadBabiFile(const std::string& path);
 // The file of a task ("qa3") in a bAbI folder: the one named qa3_*_test.txt. Throws Error when
 // there is none or more than one.
 std::string FindBabiTestFile(const std::string& dir, const std::string& task);
+
+// A sample subset: task -> indices of questions in the task's test file (0-based, in file order),
+// as the reference's data/test_100_idxs.json lists the 100 test samples of qa1-qa5. Throws Error
+// naming the file for invalid JSON, a key that is not qa1..qa20, or an index that is not a
+// non-negative integer or appears twice.
+std::map<std::string, std::vector<int>> ReadSampleSubset(const std::string& path);
 
 // "qa1".."qa20" -> 1..20; throws Error otherwise.
 int TaskNumber(std::string_view task);

@@ -162,6 +162,7 @@ nlohmann::ordered_json RecordToJson(const Record& r) {
   j["length"] = r.length;
   j["outputs"] = r.outputs;
   j["question"] = r.question;
+  for (const auto& [key, value] : r.tags.items()) j[key] = value;
   j["input_context"] = r.input_context;
   j["input_query"] = r.input_query;
   j["input"] = r.input_context + r.input_query;
@@ -169,14 +170,26 @@ nlohmann::ordered_json RecordToJson(const Record& r) {
 }
 
 SampleBuilder::SampleBuilder(const Tokenizer& tok, PromptFrame frame,
-                             const std::vector<Book>& books)
-    : tok_(tok), frame_(std::move(frame)), books_(books) {
+                             const std::vector<Book>& books, BuildOptions options)
+    : tok_(tok), frame_(std::move(frame)), books_(books), options_(options) {
   if (books_.empty()) Fail("no background books");
 }
 
 int64_t SampleBuilder::CountTokens(std::string_view text) const {
   return static_cast<int64_t>(
       tok_.Encode(text, tok_.add_bos_default(), /*parse_special=*/true).size());
+}
+
+void SampleBuilder::Assemble(Record& r, const std::string& context) const {
+  if (options_.prompts != nullptr) {
+    const FilledPrompt f = FillReferencePrompt(*options_.prompts, r.task, context, r.question);
+    r.input_context = frame_.prefix + f.context_part;
+    r.input_query = f.query_part + frame_.suffix;
+  } else {
+    r.input_context = ContextPart(frame_, r.task, context);
+    r.input_query = QueryPart(frame_, r.question);
+  }
+  r.length = CountTokens(r.input_context + r.input_query);
 }
 
 std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::string& task,
@@ -187,15 +200,28 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
   r.outputs = {sample.answer};
   r.question = sample.question;
   r.facts = sample.facts;
-  r.input_query = QueryPart(frame_, sample.question);
 
-  auto assemble = [&](const std::string& context) {
-    r.input_context = ContextPart(frame_, task, context);
-    r.length = CountTokens(r.input_context + r.input_query);
+  const bool context_sizing = options_.sizing == Sizing::kContext;
+  // The reference's context budget (facts + background) and its max_n_facts.
+  const int64_t context_target = limit.tokens - kReferencePromptTokens;
+  // Tokens of a context as the model reads it inside the template (stripped, no BOS).
+  auto context_tokens = [&](const std::string& context) {
+    return static_cast<int64_t>(
+        tok_.Encode(utf8::PyStrip(context), /*add_bos=*/false, /*parse_special=*/false).size());
   };
-  assemble(JoinSpace(sample.facts));
+  if (context_sizing && context_target > 0 &&
+      static_cast<int64_t>(sample.facts.size()) + 1 > context_target / 8) {
+    return std::nullopt;
+  }
+  const std::string facts_only = JoinSpace(sample.facts);
+  Assemble(r, facts_only);
+  if (context_sizing) r.context_tokens = context_tokens(facts_only);
   if (limit.tokens == 0) return r;
-  if (r.length > limit.tokens) return std::nullopt;
+  if (context_sizing ? r.context_tokens >= context_target : r.length > limit.tokens) {
+    // The reference keeps such a sample with the facts alone; the project's sizing cannot fit it.
+    if (context_sizing) return r;
+    return std::nullopt;
+  }
 
   // Background start and fact slots, drawn once: the fitting rounds below only move the cut.
   const size_t book = rng.Below(books_.size());
@@ -238,30 +264,34 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
     return JoinSpace(pieces);
   };
 
-  // Fit: the budget is what the facts-only prompt leaves; joining pieces can merge or split a
-  // token at each boundary, so re-measure and correct the budget until the length is at the
-  // limit or just below it. Keep the longest candidate that is within the limit.
-  const int64_t facts_only = r.length;
-  int64_t budget = limit.tokens - facts_only;
-  std::optional<std::pair<std::string, int64_t>> best;
+  // Fit: the budget is what the facts leave (of the context, or of the whole prompt); joining
+  // pieces can merge or split a token at each boundary (SentencePiece-style tokenizers count a
+  // leading space as a token of its own), so re-measure and correct the budget until the count is
+  // at the target or just below it. Keep the longest candidate that is within the target.
+  const int64_t target = context_sizing ? context_target : limit.tokens;
+  auto measure = [&](const std::string& context) {
+    Assemble(r, context);
+    return context_sizing ? context_tokens(context) : r.length;
+  };
+  int64_t budget = target - (context_sizing ? r.context_tokens : r.length);
+  std::optional<Record> best;  // the longest candidate within the target
+  auto count = [&](const Record& c) { return context_sizing ? c.context_tokens : c.length; };
   for (int round = 0; round < kMaxFitRounds && budget >= 0; ++round) {
-    const std::string context = build_context(budget);
-    assemble(context);
-    if (r.length <= limit.tokens && (!best || r.length > best->second)) {
-      best = {r.input_context, r.length};
-    }
-    if (r.length == limit.tokens) break;
-    budget += limit.tokens - r.length;
-    if (best && limit.tokens - best->second <= limit.tokens / 1000) break;
+    const int64_t n = measure(build_context(budget));
+    if (context_sizing) r.context_tokens = n;
+    if (n <= target && (!best || n > count(*best))) best = r;
+    if (n == target) break;
+    budget += target - n;
+    if (best && target - count(*best) <= target / 1000) break;
   }
-  if (!best)
-    Fail("{} at {}: could not fit the sample within {} tokens", task, limit.name, limit.tokens);
-  r.input_context = std::move(best->first);
-  r.length = best->second;
-  return r;
+  if (!best) {
+    Fail("{} at {}: could not fit the sample within {} tokens", task, limit.name, target);
+  }
+  return best;
 }
 
-SamplePool::SamplePool(const std::string& task, const std::string& babi_dir, uint64_t seed)
+SamplePool::SamplePool(const std::string& task, const std::string& babi_dir, uint64_t seed,
+                       const std::vector<int>* subset)
     : task_(TaskNumber(task)), seed_(seed), from_file_(!babi_dir.empty()) {
   if (!from_file_) {
     if (!HasBuiltinGenerator(task_)) {
@@ -270,7 +300,23 @@ SamplePool::SamplePool(const std::string& task, const std::string& babi_dir, uin
     }
     return;
   }
-  file_samples_ = ReadBabiFile(FindBabiTestFile(babi_dir, task));
+  const std::string file = FindBabiTestFile(babi_dir, task);
+  file_samples_ = ReadBabiFile(file);
+  if (subset != nullptr) {
+    std::vector<bool> taken(file_samples_.size(), false);
+    for (const int i : *subset) {
+      if (i < 0 || i >= static_cast<int>(file_samples_.size())) {
+        Fail("{}: subset index {} is past the {} questions of {}", task, i, file_samples_.size(),
+             file);
+      }
+      if (!taken[i]) order_.push_back(i);
+      taken[i] = true;
+    }
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (!taken[i]) order_.push_back(static_cast<int>(i));
+    }
+    return;
+  }
   order_.resize(file_samples_.size());
   for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int>(i);
   Rng rng(StreamSeed({seed, Fnv1a64(task), Fnv1a64("order")}));
@@ -282,6 +328,8 @@ std::optional<BabiSample> SamplePool::Get(int i) const {
   if (i < 0 || i >= static_cast<int>(order_.size())) return std::nullopt;
   return file_samples_[order_[i]];
 }
+
+int SamplePool::FileIndex(int i) const { return from_file_ ? order_.at(i) : -1; }
 
 int64_t SamplePool::size() const { return from_file_ ? static_cast<int64_t>(order_.size()) : -1; }
 
@@ -304,6 +352,7 @@ std::vector<Record> GenerateTaskLength(const SampleBuilder& builder, const Sampl
     }
     r->index = static_cast<int>(out.size());
     r->source = i;
+    r->question_index = pool.FileIndex(i);
     out.push_back(std::move(*r));
   }
   if (static_cast<int>(out.size()) < n) {

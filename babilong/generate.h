@@ -20,6 +20,17 @@
 // is not in the context. A sample whose facts alone exceed the limit is skipped, and the next
 // question in the sample order is used instead (the reference drops such samples through
 // max_n_facts).
+//
+// The reference profile (profile.h) sizes as the reference does instead (Sizing::kContext): the
+// context, facts + background, is (length - 300) tokens whatever the prompt around it; the
+// question, the prompt and the chat template come on top. The reference counts its context as
+// token lists (each fact and sentence encoded with a leading space with GPT-2's tokenizer, the
+// last sentence cut), which the models read decoded; here the count is that of the context text
+// itself with the model's tokenizer (stripped, without BOS), fitted as above to the target or at
+// most 0.1% below it, so that it holds for tokenizers that encode a leading space as a token of
+// its own (SentencePiece style) as well. No background when the facts fill the budget ("0k"
+// included). Samples with more than (length - 300) / 8 - 1 facts are skipped (the reference's
+// max_n_facts, for lengths above 300).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +42,8 @@
 
 #include "babilong/babi.h"
 #include "babilong/books.h"
+#include "babilong/profile.h"
+#include "babilong/prompts.h"
 #include "babilong/rng.h"
 
 namespace starattn {
@@ -68,7 +81,13 @@ struct Record {
   std::vector<std::string> outputs;
   std::string question;
   int source = 0;                  // index of the sample in its pool (question order in the file)
+  int question_index = -1;         // index of the question in its bAbI file (-1: the generator)
   std::vector<std::string> facts;  // the facts as inserted (for tests)
+  // Sizing::kContext: tokens of the context (facts + background, stripped, no BOS); else -1.
+  int64_t context_tokens = -1;
+  // Fields written after "question" (the profile's, set by the caller); empty for the default
+  // profile, whose lines stay as they were before profiles existed.
+  nlohmann::ordered_json tags = nlohmann::ordered_json::object();
 };
 nlohmann::ordered_json RecordToJson(const Record& r);
 
@@ -76,10 +95,19 @@ nlohmann::ordered_json RecordToJson(const Record& r);
 std::string ContextPart(const PromptFrame& frame, std::string_view task, std::string_view context);
 std::string QueryPart(const PromptFrame& frame, std::string_view question);
 
+// How samples are worded and sized (the profile's part of it).
+struct BuildOptions {
+  // The prompts file's prompts and template (filled as the reference fills them); null: the
+  // project's (PromptFor, ContextPart / QueryPart).
+  const PromptsFile* prompts = nullptr;
+  Sizing sizing = Sizing::kPrompt;
+};
+
 class SampleBuilder {
  public:
-  // `books` must outlive the builder.
-  SampleBuilder(const Tokenizer& tok, PromptFrame frame, const std::vector<Book>& books);
+  // `books` (and options.prompts) must outlive the builder.
+  SampleBuilder(const Tokenizer& tok, PromptFrame frame, const std::vector<Book>& books,
+                BuildOptions options = {});
 
   // One sample at `limit`; nullopt when the facts do not fit. `rng` draws the background start
   // and the fact slots.
@@ -90,18 +118,28 @@ class SampleBuilder {
   int64_t CountTokens(std::string_view text) const;
 
  private:
+  // input_context and input_query of `r` around `context`, and r.length.
+  void Assemble(Record& r, const std::string& context) const;
+
   const Tokenizer& tok_;
   PromptFrame frame_;
   const std::vector<Book>& books_;
+  BuildOptions options_;
 };
 
 // Where the bAbI samples come from: the official file of the task (when `babi_dir` is set) or the
 // built-in generator (qa1-qa5).
 class SamplePool {
  public:
-  SamplePool(const std::string& task, const std::string& babi_dir, uint64_t seed);
+  // The file's questions in a shuffled order (seeded), or, given `subset` (indices into the
+  // file's questions), those questions in that order followed by the others in file order. Throws
+  // Error when a subset index is past the file's questions.
+  SamplePool(const std::string& task, const std::string& babi_dir, uint64_t seed,
+             const std::vector<int>* subset = nullptr);
   // The i-th sample in the pool's (seeded) order; nullopt past the end.
   std::optional<BabiSample> Get(int i) const;
+  // The index in the file's questions of the i-th sample (-1 for the generator).
+  int FileIndex(int i) const;
   int64_t size() const;  // -1 for the (unbounded) generator
 
  private:

@@ -1,9 +1,14 @@
 #include "babilong/prompts.h"
 
+#include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "babilong/babi.h"
 #include "engine/common/error.h"
+#include "engine/common/mapped_file.h"
+#include "engine/common/utf8.h"
 
 namespace starattn::babilong {
 namespace {
@@ -259,6 +264,187 @@ const TaskPrompt& PromptFor(std::string_view task) {
   static const std::map<std::string, TaskPrompt, std::less<>> prompts = MakePrompts();
   TaskNumber(task);  // validates the name
   return prompts.find(task)->second;
+}
+
+// ---- Prompts files ----------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kTemplateFields[] = {"instruction", "examples", "post_prompt", "context",
+                                           "question"};
+
+// A template as literal text and {field} pieces.
+struct Piece {
+  bool field = false;
+  std::string text;   // the literal text (braces unescaped) or the field name
+  size_t offset = 0;  // where the piece starts in the template
+};
+
+std::vector<Piece> ParseTemplate(std::string_view t, std::string_view where) {
+  std::vector<Piece> pieces;
+  Piece lit;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '}') {
+      if (i + 1 < t.size() && t[i + 1] == '}') {
+        lit.text += '}';
+        ++i;
+        continue;
+      }
+      Fail("{}: single '}}' at offset {} (write '}}}}' for a brace)", where, i);
+    }
+    if (c != '{') {
+      lit.text += c;
+      continue;
+    }
+    if (i + 1 < t.size() && t[i + 1] == '{') {
+      lit.text += '{';
+      ++i;
+      continue;
+    }
+    const size_t close = t.find('}', i);
+    if (close == std::string_view::npos) Fail("{}: '{{' at offset {} is never closed", where, i);
+    const std::string_view name = t.substr(i + 1, close - i - 1);
+    if (name.empty() || name.find_first_of(":!{.[") != std::string_view::npos) {
+      Fail("{}: field '{{{}}}' at offset {}: only named fields without a format are supported",
+           where, Printable(name), i);
+    }
+    if (!lit.text.empty()) pieces.push_back(std::move(lit));
+    lit = Piece{false, "", close + 1};
+    pieces.push_back({true, std::string(name), i});
+    i = close;
+  }
+  if (!lit.text.empty()) pieces.push_back(std::move(lit));
+  return pieces;
+}
+
+// utf8::PyStrip's left half.
+std::string_view PyLstrip(std::string_view s) {
+  const std::string_view both = utf8::PyStrip(s);
+  return both.empty() ? std::string_view() : s.substr(both.data() - s.data());
+}
+
+std::string StringField(const nlohmann::json& o, const char* key, const std::string& where) {
+  const auto it = o.find(key);
+  if (it == o.end() || !it->is_string()) Fail("{}: no string field '{}'", where, key);
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string FormatFields(std::string_view tmpl,
+                         const std::map<std::string, std::string_view, std::less<>>& fields,
+                         std::string_view where) {
+  std::string out;
+  for (const Piece& p : ParseTemplate(tmpl, where)) {
+    if (!p.field) {
+      out += p.text;
+      continue;
+    }
+    const auto it = fields.find(p.text);
+    if (it == fields.end()) Fail("{}: unknown field '{{{}}}'", where, p.text);
+    out += it->second;
+  }
+  return out;
+}
+
+const TaskPrompt& PromptsFile::For(std::string_view task) const {
+  const auto it = prompts.find(task);
+  if (it == prompts.end()) {
+    TaskNumber(task);
+    Fail("prompts file {}: no prompts for task '{}'", path, task);
+  }
+  return it->second;
+}
+
+PromptsFile ReadPromptsFile(const std::string& path) {
+  const std::string where = "prompts file " + path;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ReadFileToString(path));
+  } catch (const nlohmann::json::exception& e) {
+    Fail("{}: invalid JSON: {}", where, e.what());
+  }
+  if (!j.is_object()) Fail("{}: expected a JSON object", where);
+  for (const auto& [key, value] : j.items()) {
+    if (key != "task_template" && key != "user_template" && key != "default_template" &&
+        key != "prompts") {
+      Fail("{}: unknown field '{}' (task_template, user_template, default_template, prompts)",
+           where, Printable(key));
+    }
+    if (key != "prompts" && !value.is_string()) Fail("{}: '{}' must be a string", where, key);
+  }
+  PromptsFile f;
+  f.path = path;
+  f.default_template = StringField(j, "default_template", where);
+  if (!j.contains("prompts") || !j["prompts"].is_object()) {
+    Fail("{}: no object field 'prompts' (qa1..qa20 -> instruction, examples, post_prompt)", where);
+  }
+  for (const auto& [task, p] : j["prompts"].items()) {
+    try {
+      TaskNumber(task);
+    } catch (const Error&) {
+      Fail("{}: prompts: '{}' is not a task (qa1..qa20)", where, Printable(task));
+    }
+    const std::string at = where + ": task '" + task + "'";
+    if (!p.is_object()) Fail("{}: expected an object", at);
+    for (const auto& [key, value] : p.items()) {
+      if (key != "instruction" && key != "examples" && key != "post_prompt") {
+        Fail("{}: unknown field '{}' (instruction, examples, post_prompt)", at, Printable(key));
+      }
+    }
+    f.prompts[task] = {StringField(p, "instruction", at), StringField(p, "examples", at),
+                       StringField(p, "post_prompt", at)};
+  }
+
+  // The template: known fields only, {context} before the line that holds {question}.
+  const std::string tw = where + ": default_template";
+  const std::vector<Piece> pieces = ParseTemplate(f.default_template, tw);
+  std::set<std::string> seen;
+  size_t question_at = std::string::npos, context_at = std::string::npos;
+  for (const Piece& p : pieces) {
+    if (!p.field) continue;
+    if (std::find(std::begin(kTemplateFields), std::end(kTemplateFields), p.text) ==
+        std::end(kTemplateFields)) {
+      Fail("{}: unknown field '{{{}}}' (instruction, examples, post_prompt, context, question)",
+           tw, p.text);
+    }
+    if (!seen.insert(p.text).second) Fail("{}: field '{{{}}}' appears twice", tw, p.text);
+    if (p.text == "question") question_at = p.offset;
+    if (p.text == "context") context_at = p.offset;
+  }
+  if (context_at == std::string::npos) Fail("{}: no {{context}} field", tw);
+  if (question_at == std::string::npos) Fail("{}: no {{question}} field", tw);
+  const size_t line = f.default_template.rfind('\n', question_at);
+  if (line == std::string::npos || line < context_at) {
+    Fail("{}: {{question}} must be on a line after {{context}}", tw);
+  }
+  f.context_template = f.default_template.substr(0, line + 1);
+  f.query_template = f.default_template.substr(line + 1);
+  return f;
+}
+
+FilledPrompt FillReferencePrompt(const PromptsFile& file, std::string_view task,
+                                 std::string_view context, std::string_view question) {
+  const TaskPrompt& p = file.For(task);
+  const std::map<std::string, std::string_view, std::less<>> fields = {
+      {"instruction", p.instruction},
+      {"examples", p.examples},
+      {"post_prompt", p.post_prompt},
+      {"context", utf8::PyStrip(context)},
+      {"question", question}};
+  const std::string where = "prompts file " + file.path + ": default_template";
+  const std::string head = FormatFields(file.context_template, fields, where);
+  const std::string tail = FormatFields(file.query_template, fields, where);
+  // (head + tail).strip() == head.lstrip() + tail.rstrip() while neither is all whitespace; the
+  // head holds the context markers and the tail the question.
+  FilledPrompt out;
+  out.context_part = std::string(PyLstrip(head));
+  out.query_part = std::string(utf8::PyRstrip(tail));
+  if (out.context_part.empty() || out.query_part.empty()) {
+    Fail("{}: filled for {} it leaves an empty context or query part", where, task);
+  }
+  return out;
 }
 
 }  // namespace starattn::babilong

@@ -7,6 +7,8 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "babilong/metric.h"
 #include "engine/common/error.h"
@@ -14,6 +16,7 @@
 #include "harness/cli.h"
 #include "harness/lib/datagen.h"
 #include "harness/lib/jsonl.h"
+#include "harness/lib/profiles.h"
 #include "harness/lib/records.h"
 #include "ruler/scoring.h"
 
@@ -47,13 +50,26 @@ int RunGenerate(const std::vector<std::string>& args) {
       "folder of the official bAbI v1.2 files (qaN_*_test.txt); without it, qa1-qa5 come from "
       "the built-in generator")(
       "books", po::value<std::string>(),
-      "folder of .txt books for the background text (default: data/books, from tools/fetch_books)");
+      "folder of .txt books for the background text (default: data/books, from tools/fetch_books)")(
+      "profile", po::value<std::string>()->default_value("project"),
+      "project (the project's prompts, the whole prompt sized to the length, whole-word "
+      "matching) or reference (booydar/babilong: its prompts file, the context sized to the "
+      "length minus 300 tokens, substring matching, its 100-sample subset, 20 new tokens); see "
+      "babilong/profile.h")(
+      "prompts", po::value<std::string>(),
+      "prompts file (the reference's default_prompts.json; tools/babilong_prompts.py writes "
+      "it): the same as --set prompts=FILE")(
+      "set", po::value<std::vector<std::string>>()->multitoken(),
+      "override a profile setting, KEY=VALUE: prompts, subset, sizing (prompt|context), match "
+      "(word|substring), sample_order (shuffled|subset), tokens_to_generate (recorded in "
+      "profile.json and the data)");
   po::variables_map vm;
   if (!ParseCommandLine(
           args, desc, vm,
           "usage: starattn generate-babilong (--model M | --tokenizer T) --lengths L... --out DIR\n"
           "         [--tasks qa1..qa5] [--samples N] [--seed S] [--template base|chat|auto]\n"
-          "         [--babi DIR] [--books DIR]")) {
+          "         [--babi DIR] [--books DIR] [--profile project|reference] [--prompts FILE]\n"
+          "         [--set KEY=VALUE...]")) {
     return 0;
   }
   const bool has_model = vm.count("model") != 0, has_tok = vm.count("tokenizer") != 0;
@@ -68,8 +84,23 @@ int RunGenerate(const std::vector<std::string>& args) {
   o.out = vm["out"].as<std::string>();
   if (vm.count("babi")) o.babi = vm["babi"].as<std::string>();
   if (vm.count("books")) o.books = vm["books"].as<std::string>();
+  o.profile = vm["profile"].as<std::string>();
+  if (vm.count("set")) o.settings = ParseSetOptions(vm["set"].as<std::vector<std::string>>());
+  if (vm.count("prompts")) o.settings["prompts"] = vm["prompts"].as<std::string>();
   GenerateBabilongData(o, std::cout);
   return 0;
+}
+
+// Everything generate-babilong can fail on is its input (options, files): exit 2.
+int RunGenerateExit2(const std::vector<std::string>& args) {
+  try {
+    return RunGenerate(args);
+  } catch (const Error& e) {
+    std::cerr << "starattn generate-babilong: error: " << e.what() << "\n";
+  } catch (const fs::filesystem_error& e) {
+    std::cerr << "starattn generate-babilong: error: " << e.what() << "\n";
+  }
+  return 2;
 }
 
 int RunEval(const std::vector<std::string>& args) {
@@ -80,14 +111,18 @@ int RunEval(const std::vector<std::string>& args) {
       "out,o", po::value<std::string>(),
       "folder for summary.csv and summary.json (default: the folder of the first --pred)")(
       "task", po::value<std::string>(), "task of lines that have no \"task\" field")(
-      "match", po::value<std::string>()->default_value("word"),
-      "label matching: word (whole words) or substring (the reference's exact behaviour)");
+      "match", po::value<std::string>(),
+      "label matching: word (whole words) or substring (the reference's exact behaviour); "
+      "default: what the records ask for (their \"match\", written by the reference profile), "
+      "else word");
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
              "usage: starattn eval-babilong --pred FILE... [--out DIR] [--match word|substring]")) {
     return 0;
   }
-  const babilong::MatchMode mode = babilong::ParseMatchMode(vm["match"].as<std::string>());
+  std::optional<babilong::MatchMode> mode;
+  if (vm.count("match")) mode = babilong::ParseMatchMode(vm["match"].as<std::string>());
+  std::set<babilong::MatchMode> asked;  // by the records
   const std::string default_task = vm.count("task") ? vm["task"].as<std::string>() : "";
   std::vector<fs::path> files;
   for (const auto& p : vm["pred"].as<std::vector<std::string>>()) {
@@ -116,10 +151,16 @@ int RunEval(const std::vector<std::string>& args) {
     }
     for (const records::Record& r : rf.records) {
       preds.push_back(records::ToBabilongPrediction(r, f.string()));
+      asked.insert(records::MatchOf(r.json, fmt::format("{}:{}", f.string(), r.line))
+                       .value_or(babilong::MatchMode::kWord));
     }
   }
   if (preds.empty()) Fail("no predictions in the given files");
-  const babilong::Summary s = babilong::Summarize(preds, mode);
+  if (!mode && asked.size() > 1) {
+    Fail("the records ask for different label matching (word and substring: profiles mixed); "
+         "pass --match word or --match substring");
+  }
+  const babilong::Summary s = babilong::Summarize(preds, mode.value_or(*asked.begin()));
   const fs::path out =
       vm.count("out") ? fs::path(vm["out"].as<std::string>()) : files[0].parent_path();
   if (!out.empty()) fs::create_directories(out);
@@ -128,7 +169,7 @@ int RunEval(const std::vector<std::string>& args) {
   WriteFileAtomically((out / "summary.json").string(), babilong::SummaryJson(s));
   std::cout << csv;
   std::cerr << fmt::format("eval-babilong: {} predictions, match {}; wrote {} and {}\n",
-                           preds.size(), babilong::MatchModeName(mode),
+                           preds.size(), babilong::MatchModeName(s.mode),
                            (out / "summary.csv").string(), (out / "summary.json").string());
   return 0;
 }
@@ -139,7 +180,7 @@ std::vector<Command> BabilongCommands() {
   records::AddBabilongMetric(ruler::GlobalMetrics());
   return {
       {"generate-babilong", "write BABILong task files (bAbI facts in book prose, model-sized)",
-       RunGenerate},
+       RunGenerateExit2},
       {"eval-babilong", "score BABILong predictions (summary.csv, summary.json)", RunEval},
   };
 }

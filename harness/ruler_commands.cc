@@ -12,6 +12,7 @@
 #include "harness/cli.h"
 #include "harness/lib/datagen.h"
 #include "harness/lib/jsonl.h"
+#include "harness/lib/profiles.h"
 #include "harness/lib/records.h"
 #include "ruler/scoring.h"
 
@@ -61,12 +62,20 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
        "directory with adjectivelist.txt, nounlist.txt, verblist.txt (default data/wordlists, from tools/fetch_wordlists)")
       ("squad", po::value<std::string>(), "SQuAD dev-v2.0 JSON (qa_1)")
       ("hotpotqa", po::value<std::string>(), "HotpotQA dev distractor JSON (qa_2)")
-      ("threads,t", po::value<int>()->default_value(0), "threads (0 = all cores)");
+      ("threads,t", po::value<int>()->default_value(0), "threads (0 = all cores)")
+      ("profile", po::value<std::string>()->default_value("ruler"),
+       "ruler (NVIDIA/RULER's parameters and budgets) or star-attention (the Star-Attention "
+       "repository's: CWE 300/30, FWE 120 new tokens, the context part ending with the newline "
+       "after the context); see ruler/profile.h")
+      ("set", po::value<std::vector<std::string>>()->multitoken(),
+       "override a profile setting, KEY=VALUE: cwe_freq_cw, cwe_freq_ucw, split "
+       "(context|context-line), tokens_to_generate.TASK (recorded in profile.json and the data)");
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
              "usage: starattn generate-ruler (--model PATH | --tokenizer FILE) --lengths N... --out DIR\n"
              "         [--tasks LIST|all] [--samples N] [--seed S] [--template base|chat|auto]\n"
-             "         [--essays DIR | --books DIR] [--wordlists DIR] [--squad FILE] [--hotpotqa FILE]\n\n"
+             "         [--essays DIR | --books DIR] [--wordlists DIR] [--squad FILE] [--hotpotqa FILE]\n"
+             "         [--profile ruler|star-attention] [--set KEY=VALUE...]\n\n"
              "Writes OUT/<length>/<task>.jsonl: index, task, length_limit, tokens_to_generate, length\n"
              "(tokens of input), outputs, input_context, input_query, input.")) {
     return 0;
@@ -89,8 +98,22 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
     if (vm.count(flag)) *field = vm[flag].as<std::string>();
   }
   o.threads = vm["threads"].as<int>();
+  o.profile = vm["profile"].as<std::string>();
+  if (vm.count("set")) o.settings = ParseSetOptions(vm["set"].as<std::vector<std::string>>());
   GenerateRulerData(o, std::cout);
   return 0;
+}
+
+// Everything generate-ruler can fail on is its input (options, files): exit 2.
+int RunGenerateRulerExit2(const std::vector<std::string>& args) {
+  try {
+    return RunGenerateRuler(args);
+  } catch (const Error& e) {
+    std::cerr << "starattn generate-ruler: error: " << e.what() << "\n";
+  } catch (const fs::filesystem_error& e) {
+    std::cerr << "starattn generate-ruler: error: " << e.what() << "\n";
+  }
+  return 2;
 }
 
 int RunEval(const std::vector<std::string>& args) {
@@ -161,7 +184,7 @@ int RunEval(const std::vector<std::string>& args) {
 std::vector<Command> RulerCommands() {
   return {
       {"generate-ruler", "generate RULER task data (all 13 tasks) sized with the model's tokenizer",
-       RunGenerateRuler},
+       RunGenerateRulerExit2},
       {"eval", "score prediction files (RULER metrics; BABILong when registered)", RunEval},
   };
 }

@@ -97,7 +97,16 @@ int RunSweep(const std::vector<std::string>& args) {
   }
   // From here on an error also stops the other ranks (the runner's destructor).
   SampleRunner runner(device, mpi.get());
-  const SweepConfig cfg = ParseSweepConfig(vm["config"].as<std::string>());
+  // A config or an input it names that cannot work is bad input: one line, exit 2, before any
+  // work.
+  SweepConfig cfg;
+  try {
+    cfg = ParseSweepConfig(vm["config"].as<std::string>());
+    CheckSweepInputs(cfg);
+  } catch (const Error& e) {
+    std::cerr << "starattn sweep: error: " << e.what() << "\n";
+    return 2;
+  }
   for (const SweepAttention& a : cfg.attention) {
     try {
       runner.CommunicatorFor(a.hosts);
@@ -110,7 +119,7 @@ int RunSweep(const std::vector<std::string>& args) {
   fs::create_directories(out);
   SweepManifest manifest(cfg, out, STARATTN_VERSION, device, mpi ? mpi->size() : 0);
 
-  PrepareSweepData(cfg, out, std::cerr);
+  manifest.SetData(PrepareSweepData(cfg, out, std::cerr));
   const std::vector<SweepUnit> units = PlanSweep(cfg, out, std::cerr);
   Progress progress;
   SweepRunOptions ro;

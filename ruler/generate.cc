@@ -55,7 +55,8 @@ int64_t CountTokens(const Tokenizer& tok, std::string_view text) {
   return static_cast<int64_t>(tok.Encode(text, tok.add_bos_default(), /*parse_special=*/true).size());
 }
 
-nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, const Sample& s) {
+nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, const Sample& s,
+                                  const nlohmann::ordered_json& tags) {
   nlohmann::ordered_json j;
   j["index"] = s.index;
   j["task"] = spec.name;
@@ -63,6 +64,9 @@ nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, co
   j["tokens_to_generate"] = spec.tokens_to_generate;
   j["length"] = s.length;
   j["outputs"] = s.outputs;
+  if (tags.is_object()) {
+    for (const auto& [key, value] : tags.items()) j[key] = value;
+  }
   j["input_context"] = s.input_context;
   j["input_query"] = s.input_query;
   j["input"] = s.input_context + s.input_query;

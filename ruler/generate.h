@@ -76,8 +76,10 @@ struct TaskStats {
   double seconds = 0;
 };
 
-// The JSON record of a sample (fields as listed at the top of this file).
-nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, const Sample& s);
+// The JSON record of a sample (fields as listed at the top of this file); `tags` (a profile's
+// fields, profile.h) come after `outputs` when given.
+nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, const Sample& s,
+                                  const nlohmann::ordered_json& tags = nullptr);
 
 // Generates the samples of one task at one length and hands them to `sink` in index order.
 // Throws Error when even the smallest haystack does not fit the limit.

@@ -52,10 +52,11 @@ inline constexpr std::string_view kNoise =
     "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
 
 // Splits a filled task template at the end of its {context}: the context part ends right after
-// the context, the query part is the rest. `fields` must contain "context".
+// the context (kAfterContextLine: after the newlines that follow it), the query part is the rest.
+// `fields` must contain "context".
 void SplitAtContext(std::string_view tmpl,
                     const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                    std::string* context_part, std::string* query_part);
+                    ContextSplit split, std::string* context_part, std::string* query_part);
 
 std::unique_ptr<Generator> MakeNiah(const TaskSpec& spec, const TaskData& data, int64_t length_limit);
 std::unique_ptr<Generator> MakeVariableTracking(const TaskSpec& spec, int64_t length_limit,

@@ -118,7 +118,7 @@ class NiahGenerator final : public Generator {
     }
     const std::vector<std::pair<std::string_view, std::string_view>> fields = {
         {"type_needle_v", type_name}, {"context", context}, {"query", query}};
-    SplitAtContext(tmpl, fields, &p.context_part, &p.query_part);
+    SplitAtContext(tmpl, fields, spec_.split, &p.context_part, &p.query_part);
     p.answer_prefix = FormatTemplate(prefix, fields);
     return p;
   }

@@ -107,8 +107,8 @@ class QaGenerator final : public Generator {
       context += data_.docs[chosen[i]];
     }
     TaskPrompt p;
-    SplitAtContext(kQaTemplate, {{"context", context}, {"query", item.question}}, &p.context_part,
-                   &p.query_part);
+    SplitAtContext(kQaTemplate, {{"context", context}, {"query", item.question}}, spec_.split,
+                   &p.context_part, &p.query_part);
     p.answer_prefix = std::string(kQaAnswerPrefix);
     p.outputs = item.answers;
     return p;

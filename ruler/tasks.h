@@ -21,6 +21,12 @@ enum class TaskKind { kNiah, kVariableTracking, kCommonWords, kFreqWords, kQa };
 enum class HaystackKind { kNoise, kEssay, kNeedle };
 enum class NeedleType { kWords, kNumbers, kUuids };
 enum class QaSet { kSquad, kHotpotQa };
+// Where the task text is cut into Star Attention's context part (phase 1) and query part.
+enum class ContextSplit {
+  kAfterContext,      // right after {context} (the project's)
+  kAfterContextLine,  // after {context} and the newlines that follow it (Star-Attention's copy of
+                      // RULER: its context templates end with "{context}\n", qa's with "\n\n")
+};
 
 struct TaskSpec {
   std::string_view name;
@@ -40,6 +46,7 @@ struct TaskSpec {
   int coded_wordlen = 6;
   // qa
   QaSet qa_set = QaSet::kSquad;
+  ContextSplit split = ContextSplit::kAfterContext;
 };
 
 // The 13 tasks in the reference's order (niah_single_1 ... qa_2).

@@ -93,7 +93,7 @@ class VtGenerator final : public Generator {
     const std::string num_v = std::to_string(spec_.num_hops + 1);
     const std::vector<std::pair<std::string_view, std::string_view>> fields = {
         {"context", context}, {"query", chains.value}, {"num_v", num_v}};
-    SplitAtContext(kVtTemplate, fields, &p.context_part, &p.query_part);
+    SplitAtContext(kVtTemplate, fields, spec_.split, &p.context_part, &p.query_part);
     p.answer_prefix = FormatTemplate(kVtAnswerPrefix, fields);
     p.outputs = chains.names[0];
     // The in-context example precedes the task inside the user message, as NV inserts it

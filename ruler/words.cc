@@ -47,7 +47,7 @@ class CweGenerator final : public Generator {
     const auto [context, answer] = small ? List(size, 6, 1, rng_words)
                                          : List(size, spec_.freq_cw, spec_.freq_ucw, rng_words);
     TaskPrompt p;
-    SplitAtContext(kCweTemplate, {{"context", context}}, &p.context_part, &p.query_part);
+    SplitAtContext(kCweTemplate, {{"context", context}}, spec_.split, &p.context_part, &p.query_part);
     p.answer_prefix = std::string(kCweAnswerPrefix);
     p.outputs = answer;
     // The worked example, then "\n", then the task, all in the user message. The reference glues
@@ -145,7 +145,7 @@ class FweGenerator final : public Generator {
       context += vocab[words[i]];
     }
     TaskPrompt p;
-    SplitAtContext(kFweTemplate, {{"context", context}}, &p.context_part, &p.query_part);
+    SplitAtContext(kFweTemplate, {{"context", context}}, spec_.split, &p.context_part, &p.query_part);
     p.answer_prefix = std::string(kFweAnswerPrefix);
     p.outputs = {vocab[1], vocab[2], vocab[3]};
     return p;

@@ -157,6 +157,28 @@ CompareResult Compare(const std::vector<ScoredSample>& baseline,
   r.overall.length = "all";
   r.overall.task = "overall";
   r.regression = r.overall.significant_drop;
+  std::vector<ScoredSample> base_paired, cand_paired;
+  for (const auto& pairs : all) {
+    for (const Pair& p : pairs) {
+      base_paired.push_back(*p.base);
+      cand_paired.push_back(*p.cand);
+    }
+  }
+  r.baseline_profiles = ProfilesOf(base_paired);
+  r.candidate_profiles = ProfilesOf(cand_paired);
+  r.baseline_prompts = PromptsOf(base_paired);
+  r.candidate_prompts = PromptsOf(cand_paired);
+  if (r.baseline_profiles != r.candidate_profiles) {
+    r.warnings.push_back(fmt::format(
+        "the runs come from different profiles (baseline {}; candidate {}): the delta includes "
+        "the profiles' differences (prompts, lengths, matching), not only the runs'",
+        ProfilesText(r.baseline_profiles), ProfilesText(r.candidate_profiles)));
+  } else if (r.baseline_prompts != r.candidate_prompts) {
+    r.warnings.push_back(fmt::format(
+        "the runs use different prompts files (baseline {}; candidate {}): the delta includes "
+        "the prompts' differences",
+        ProfilesText(r.baseline_prompts), ProfilesText(r.candidate_prompts)));
+  }
   return r;
 }
 
@@ -170,6 +192,10 @@ std::string RenderCompare(const CompareResult& r, const CompareOptions& options,
       "paired bootstrap: {}% CI, {} resamples, seed {}\n\n",
       baseline_name, r.baseline_samples, candidate_name, r.candidate_samples, r.overall.delta.n,
       r.only_baseline, r.only_candidate, ci, boot.resamples, boot.seed);
+  out.insert(out.size() - 1, fmt::format("profiles: baseline {}; candidate {}\n",
+                                         ProfilesText(r.baseline_profiles),
+                                         ProfilesText(r.candidate_profiles)));
+  for (const std::string& w : r.warnings) out.insert(out.size() - 1, "warning: " + w + "\n");
   out += fmt::format(
       "| length | task | n | baseline | candidate | delta | {}% CI | same pred | "
       "same correct | |\n",
@@ -210,6 +236,15 @@ nlohmann::ordered_json CompareJson(const CompareResult& r, const CompareOptions&
   j["paired"] = r.overall.delta.n;
   j["only_baseline"] = r.only_baseline;
   j["only_candidate"] = r.only_candidate;
+  auto sets = [](const std::map<std::string, std::set<std::string>>& m) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& [bench, names] : m) o[bench] = names;
+    return o;
+  };
+  j["profiles"] = {{"baseline", sets(r.baseline_profiles)},
+                   {"candidate", sets(r.candidate_profiles)}};
+  j["prompts"] = {{"baseline", sets(r.baseline_prompts)}, {"candidate", sets(r.candidate_prompts)}};
+  j["warnings"] = r.warnings;
   j["overall"] = RowJson(r.overall);
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const auto& row : r.rows) rows.push_back(RowJson(row));

@@ -3,15 +3,20 @@
 // per length x task and overall: both accuracies, the delta with a paired bootstrap confidence
 // interval, and how often the two agree (identical cleaned predictions; identical per-sample
 // scores). The candidate regresses when the upper bound of the overall CI of
-// (candidate - baseline) is below -max_drop points.
+// (candidate - baseline) is below -max_drop points. The benchmark profiles of both sides' paired
+// samples are reported (report_profiles.h), with a warning when they differ: the delta then
+// measures the profiles (prompts, lengths, matching) as well as the runs.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "harness/lib/report_data.h"
+#include "harness/lib/report_profiles.h"
 #include "harness/lib/stats.h"
 
 namespace starattn::report {
@@ -52,6 +57,10 @@ struct CompareResult {
   int64_t only_baseline = 0;
   int64_t only_candidate = 0;
   bool regression = false;  // overall.delta.hi < -max_drop
+  // Benchmark -> profiles (and prompts hashes) of the paired samples of each side.
+  std::map<std::string, std::set<std::string>> baseline_profiles, candidate_profiles;
+  std::map<std::string, std::set<std::string>> baseline_prompts, candidate_prompts;
+  std::vector<std::string> warnings;  // profiles or prompts that differ between the sides
 };
 
 // Throws Error when no sample is in both.

@@ -136,5 +136,51 @@ TEST(CompareTest, PairsOnlyCommonSamplesInEveryRunForm) {
   EXPECT_THROW(Compare(dense, other, {}), Error);
 }
 
+// Both sides' profiles are reported; when they differ (here the candidate's BABILong records say
+// they come from the reference profile) the comparison says its delta includes the profiles'.
+TEST(CompareTest, DifferentProfilesAreWarned) {
+  const auto metrics = TestMetrics();
+  const auto base = ReadRunSamples(ReportFixture("results/m/dense"), metrics);
+  const CompareResult same = Compare(base, base, {});
+  EXPECT_TRUE(same.warnings.empty());
+  EXPECT_EQ(ProfilesText(same.baseline_profiles), "babilong: project; ruler: ruler");
+  EXPECT_EQ(RenderCompare(same, {}, "a", "b").find("warning:"), std::string::npos);
+
+  const fs::path dir = TempDir("profiles");
+  for (const char* length : {"2k", "4k"}) {
+    std::ifstream in(ReportFixture(std::string("results/m/dense/") + length + "/pred.jsonl"));
+    fs::create_directories(dir / length);
+    std::ofstream out(dir / length / "pred.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      if (j["task"] == "qa1") {
+        j["profile"] = "reference";
+        j["match"] = "substring";
+        j["prompts_sha256"] = "16729bf81ae862915d2abd04ae19120282e179ed775d01a75370514918b1a857";
+      }
+      out << j.dump() << "\n";
+    }
+  }
+  const auto cand = ReadRunSamples(dir.string(), metrics);
+  const CompareResult r = Compare(base, cand, {});
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("baseline babilong: project; ruler: ruler; candidate babilong: "
+                               "reference; ruler: ruler"),
+            std::string::npos)
+      << r.warnings[0];
+  const std::string text = RenderCompare(r, {}, "a", "b");
+  EXPECT_NE(text.find("warning: the runs come from different profiles"), std::string::npos);
+  EXPECT_NE(text.find("profiles: baseline babilong: project; ruler: ruler; candidate babilong: "
+                      "reference; ruler: ruler"),
+            std::string::npos)
+      << text;
+  const auto j = CompareJson(r, {}, "a", "b");
+  EXPECT_EQ(j["profiles"]["candidate"]["babilong"], nlohmann::json({"reference"}));
+  EXPECT_EQ(j["prompts"]["candidate"]["babilong"], nlohmann::json({"16729bf81ae8"}));
+  EXPECT_EQ(j["warnings"].size(), 1u);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace starattn::report

@@ -33,15 +33,19 @@ struct RulerDataOptions {
   // Data folders and files; empty: the default (data/books, data/wordlists) or absent.
   std::string essays, books, wordlists, squad, hotpotqa;
   int threads = 0;  // 0: all cores
+  // The profile (ruler/profile.h) and settings over it (setting -> value).
+  std::string profile = "ruler";
+  nlohmann::json settings = nlohmann::json::object();
 
   // Every option that shapes the files (for the sweep's reuse check).
   nlohmann::json ToJson() const;
 };
 
-// Writes the task files, printing per-file lines and a summary to `log`. A task whose data is
-// missing is skipped with a line saying why; Error when nothing could be generated or an option
-// is wrong (unknown task, non-positive samples or length, unknown template).
-void GenerateRulerData(const RulerDataOptions& o, std::ostream& log);
+// Writes the task files, printing per-file lines and a summary to `log`, and OUT/profile.json
+// (DataInfo). A task whose data is missing is skipped with a line saying why; Error when nothing
+// could be generated or an option is wrong (unknown task, non-positive samples or length,
+// unknown template, unknown profile or setting). Returns what profile.json holds.
+nlohmann::ordered_json GenerateRulerData(const RulerDataOptions& o, std::ostream& log);
 
 struct BabilongDataOptions {
   std::string tokenizer;  // model or tokenizer path (LoadTokenizerOf)
@@ -54,6 +58,9 @@ struct BabilongDataOptions {
   std::string out;                     // OUT/<task>_<length>.jsonl
   std::string babi;                    // the official bAbI files; empty: built-in qa1-qa5
   std::string books;                   // background text; empty: data/books
+  // The profile (babilong/profile.h) and settings over it (setting -> value).
+  std::string profile = "project";
+  nlohmann::json settings = nlohmann::json::object();
 
   nlohmann::json ToJson() const;
 };
@@ -61,8 +68,23 @@ struct BabilongDataOptions {
 // Expands `tasks` as above into qaN names, in order, without repeats.
 std::vector<std::string> ExpandBabilongTasks(const std::vector<std::string>& tasks, bool have_babi);
 
-// Writes the task files, printing one line per file to `log`. Everything that can fail is
-// checked before the slow part.
-void GenerateBabilongData(const BabilongDataOptions& o, std::ostream& log);
+// Writes the task files, printing one line per file to `log`, and OUT/profile.json (DataInfo).
+// Everything that can fail is checked before the slow part (CheckBabilongInputs). Returns what
+// profile.json holds.
+nlohmann::ordered_json GenerateBabilongData(const BabilongDataOptions& o, std::ostream& log);
+
+// The checks GenerateBabilongData makes before it loads a tokenizer: samples, tasks, lengths, the
+// profile and its settings, the prompts file (every task has its prompts), the subset file and the
+// bAbI files. Throws Error with one line naming the problem.
+void CheckBabilongInputs(const BabilongDataOptions& o);
+// The checks GenerateRulerData makes first: tasks, lengths, samples, the profile and its settings.
+void CheckRulerInputs(const RulerDataOptions& o);
+
+// What was generated, as OUT/profile.json records it beside the data (and a sweep's manifest):
+//   benchmark, profile, settings (every setting), overrides (those given over the profile's),
+//   prompts {file, sha256} (BABILong), haystack (the background text: its folder and files, or
+//   "none"), samples (where the questions come from; BABILong)
+// Reports name these per unit (report.h).
+inline constexpr const char* kDataInfoFile = "profile.json";
 
 }  // namespace starattn::cli

@@ -192,20 +192,30 @@ babilong::Prediction ToBabilongPrediction(const Record& r, const std::string& pa
   return p;
 }
 
+std::optional<babilong::MatchMode> MatchOf(const nlohmann::json& record,
+                                           const std::string& where) {
+  const auto it = record.find("match");
+  if (it == record.end()) return std::nullopt;
+  try {
+    if (!it->is_string()) Fail("\"match\" must be a string, got {}", it->dump());
+    return babilong::ParseMatchMode(it->get<std::string>());
+  } catch (const Error& e) {
+    Fail("{}: {}", where, e.what());
+  }
+}
+
 void AddBabilongMetric(ruler::MetricRegistry& metrics) {
   metrics.Add(std::string(ruler::kBabilongMetric), [](const std::vector<ruler::Prediction>& preds) {
-    std::vector<babilong::Prediction> out;
-    out.reserve(preds.size());
+    if (preds.empty()) return 0.0;
+    int64_t correct = 0;
     for (const ruler::Prediction& p : preds) {
-      babilong::Prediction b;
-      b.task = p.task;
-      b.pred = p.pred;
       if (p.references.empty()) Fail("{} sample {}: no reference answer", p.task, p.index);
-      b.target = p.references[0];
-      b.question = QuestionOf(p.record);
-      out.push_back(std::move(b));
+      const std::string where = fmt::format("{} sample {}", p.task, p.index);
+      const babilong::MatchMode mode = MatchOf(p.record, where).value_or(babilong::MatchMode::kWord);
+      correct += babilong::CompareAnswers(p.references[0], p.pred, QuestionOf(p.record),
+                                          babilong::TaskLabels(p.task), mode);
     }
-    return babilong::Accuracy(out, babilong::MatchMode::kWord);
+    return 100.0 * static_cast<double>(correct) / static_cast<double>(preds.size());
   });
 }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,9 +73,14 @@ ruler::Prediction ToRulerPrediction(Record r);
 // LengthLabel(r, "all"). Throws Error naming the file and line for a task that is not qaN.
 babilong::Prediction ToBabilongPrediction(const Record& r, const std::string& path);
 
-// Registers BABILong's metric (babilong::Accuracy, labels matched as whole words) as
-// ruler::kBabilongMetric, so that ruler::ScorePredictions scores qa1..qa20 with it; the question
-// comes from each prediction's record as in ToBabilongPrediction.
+// The label matching a BABILong record asks for: its "match" field (written by the profiles that
+// set one, babilong/profile.h), else nullopt (the default: whole words). Throws Error naming the
+// file and line for a value that is not a match mode.
+std::optional<babilong::MatchMode> MatchOf(const nlohmann::json& record, const std::string& where);
+
+// Registers BABILong's metric (babilong::CompareAnswers with each record's match mode, MatchOf,
+// whole words when it has none) as ruler::kBabilongMetric, so that ruler::ScorePredictions scores
+// qa1..qa20 with it; the question comes from each prediction's record as in ToBabilongPrediction.
 void AddBabilongMetric(ruler::MetricRegistry& metrics);
 
 // Appends records to a prediction file and knows which samples it already holds.

@@ -181,6 +181,30 @@ TEST_F(RecordsTest, BabilongMetricScoresThroughTheRegistry) {
   EXPECT_DOUBLE_EQ((*fn)({right, wrong}), 50.0);
 }
 
+// A record's "match" (written by the reference profile) chooses the label matching: the
+// reference's substring test finds "one" inside "none", so a correct "none" is scored wrong.
+TEST_F(RecordsTest, BabilongMetricFollowsTheRecordsMatch) {
+  ruler::MetricRegistry metrics;
+  AddBabilongMetric(metrics);
+  const ruler::MetricFn* fn = metrics.Find(ruler::kBabilongMetric);
+  ASSERT_NE(fn, nullptr);
+  ruler::Prediction p;
+  p.task = "qa7";
+  p.references = {"none"};
+  p.pred = "none";
+  p.record = {{"question", "How many objects is Mary carrying?"}};
+  EXPECT_DOUBLE_EQ((*fn)({p}), 100.0);  // no "match": whole words
+  p.record["match"] = "substring";
+  EXPECT_DOUBLE_EQ((*fn)({p}), 0.0);
+  p.record["match"] = "word";
+  EXPECT_DOUBLE_EQ((*fn)({p}), 100.0);
+  EXPECT_EQ(MatchOf(p.record, "f:1"), babilong::MatchMode::kWord);
+  EXPECT_EQ(MatchOf(nlohmann::json::object(), "f:1"), std::nullopt);
+  p.record["match"] = "fuzzy";
+  EXPECT_THAT([&] { (*fn)({p}); },
+              ThrowsMessage<Error>(HasSubstr("qa7 sample 0: unknown match mode 'fuzzy'")));
+}
+
 TEST_F(RecordsTest, WriterResumesWithoutLossOrDuplicates) {
   const std::string path = (dir_ / "sub" / "pred.jsonl").string();
   {

@@ -450,6 +450,15 @@ Report BuildReport(const ResultsTree& tree, const std::vector<ReferenceRun>& ref
     AddDeltas(m, runs, options);
     AddClaims(m, runs, tree.manifest, options);
     AddTiming(m, runs);
+    std::vector<const ConfigRun*> unit_runs;  // in column order, then by length
+    for (const ConfigColumn& c : m.configs) {
+      for (const std::string& length : m.lengths) {
+        if (const auto it = runs.find({c.label, length}); it != runs.end()) {
+          unit_runs.push_back(it->second);
+        }
+      }
+    }
+    m.data = DescribeUnits(model, unit_runs, m.baseline, tree.manifest, report.warnings);
     report.models.push_back(std::move(m));
   }
   return report;
@@ -576,6 +585,7 @@ std::string RenderMarkdown(
                           Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s));
       }
     }
+    if (!m.data.empty()) md += "\n" + DataMarkdown(m.data);
     if (const auto p = plots.find(m.model); p != plots.end() && !p->second.empty()) {
       md += "\n### Plots\n\n";
       for (const auto& [title, path] : p->second) {

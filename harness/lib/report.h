@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/lib/report_data.h"
+#include "harness/lib/report_profiles.h"
 #include "harness/lib/stats.h"
 
 namespace starattn::report {
@@ -113,6 +114,7 @@ struct ModelReport {
   std::map<std::string, std::string> average_labels;  // kRulerAverage / kBabilongAverage -> label
   std::vector<ClaimRow> claims;                       // claims (1) and (2), by claim and length
   std::vector<std::string> claim_notes;               // which configs, or why a claim is not run
+  std::vector<UnitData> data;  // profile, prompts and haystack per unit (report_profiles.h)
   // The label of a row: a task's name, or the average's label.
   std::string RowLabel(const std::string& row) const;
 };

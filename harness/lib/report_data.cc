@@ -97,6 +97,12 @@ bool IsBabilongQa1To5(std::string_view task) {
   return n >= 1 && n <= 5;
 }
 
+std::string BenchmarkOfTask(std::string_view task) {
+  if (IsRulerTask(task)) return "ruler";
+  if (BabilongNumber(task) > 0) return "babilong";
+  return "";
+}
+
 bool TaskLess(const std::string& a, const std::string& b) {
   auto rank = [](const std::string& t) {
     if (const int r = RulerIndex(t); r >= 0) return std::pair<int, int>(0, r);
@@ -135,6 +141,21 @@ SampleTiming TimingOf(const nlohmann::json& t) {
   return timing;
 }
 
+// ScoredSample::profile of a record.
+std::string ProfileOf(const nlohmann::json& record, const std::string& benchmark) {
+  const auto p = record.find("profile");
+  if (p == record.end() || !p->is_string()) {
+    if (benchmark == "ruler") return "ruler";
+    if (benchmark == "babilong") return "project";
+    return "";
+  }
+  std::string label = p->get<std::string>();
+  if (const auto o = record.find("profile_overrides"); o != record.end() && !o->empty()) {
+    label += " " + o->dump();
+  }
+  return label;
+}
+
 AttnInfo AttnOf(const nlohmann::json& a) {
   AttnInfo attn;
   if (a.contains("mode") && a["mode"].is_string()) attn.mode = a["mode"].get<std::string>();
@@ -162,6 +183,10 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
     s.pred_clean = ruler::CleanPrediction(r.pred);
     if (const auto t = r.json.find("timing"); t != r.json.end() && t->is_object()) {
       s.timing = TimingOf(*t);
+    }
+    s.profile = ProfileOf(r.json, BenchmarkOfTask(r.task));
+    if (const auto h = r.json.find("prompts_sha256"); h != r.json.end() && h->is_string()) {
+      s.prompts_sha256 = h->get<std::string>();
     }
     if (const auto a = r.json.find("attn"); !have_attn && a != r.json.end() && a->is_object()) {
       have_attn = true;

@@ -29,6 +29,8 @@ void SortLengths(std::vector<std::string>& labels);
 bool TaskLess(const std::string& a, const std::string& b);
 bool IsRulerTask(std::string_view task);
 bool IsBabilongQa1To5(std::string_view task);
+// "ruler" for RULER's tasks, "babilong" for qa1..qa20, "" for others.
+std::string BenchmarkOfTask(std::string_view task);
 
 // ---- Scored samples ---------------------------------------------------------------------------
 struct SampleTiming {
@@ -46,6 +48,12 @@ struct ScoredSample {
   std::string pred_clean;  // ruler::CleanPrediction(pred)
   double score = 0;        // the task's metric on this sample alone, in [0, 1]
   std::optional<SampleTiming> timing;
+  // The benchmark profile of its data (ruler/profile.h, babilong/profile.h): the record's
+  // "profile" (with its "profile_overrides" as JSON after a space), else the benchmark's default
+  // ("ruler" for RULER's tasks, "project" for BABILong's: records of the default profile carry no
+  // profile fields); "" for other tasks.
+  std::string profile;
+  std::string prompts_sha256;  // the record's "prompts_sha256"; "" for built-in prompts
   // Identity for pairing: length, task and key.
   std::string PairKey() const { return length + "\x1f" + task + "\x1f" + key; }
 };

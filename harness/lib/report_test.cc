@@ -655,5 +655,69 @@ TEST_F(ReportTest, ClaimsNeedTheSweepConfig) {
   EXPECT_TRUE(M().claims.empty());
 }
 
+// Every unit names its profile, prompts and haystack; a config whose data came from another
+// profile than the baseline's, and a unit whose samples mix profiles, are warned about.
+TEST_F(ReportTest, DataOfEveryUnitAndProfileWarnings) {
+  // The fixture: default profiles (no profile fields), no recorded haystack.
+  ASSERT_FALSE(M().data.empty());
+  for (const UnitData& u : M().data) {
+    EXPECT_EQ(u.profile, u.benchmark == "ruler" ? "ruler" : "project") << u.config << u.length;
+    EXPECT_FALSE(u.mixed);
+  }
+  for (const std::string& w : report_->warnings) {
+    EXPECT_EQ(w.find("profile"), std::string::npos) << w;
+  }
+  // (Its manifest's config names no benchmark: the haystack is not recorded anywhere.)
+  EXPECT_NE(RenderMarkdown(*report_).find("| 2k | dense | babilong | project | built-in | not "
+                                          "recorded |"),
+            std::string::npos);
+
+  // A copy whose star config ran on reference-profile data, and whose ring 4k unit mixes them.
+  const fs::path dir = TempDir("profiles");
+  fs::copy(ReportFixture("results"), dir, fs::copy_options::recursive);
+  nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "manifest.json"));
+  manifest["data"]["m"]["babilong"] = {{"profile", "reference"},
+                                       {"haystack", "books data/books: emma (1 .txt files)"}};
+  std::ofstream(dir / "manifest.json") << manifest.dump();
+  for (const auto& [unit, every] : std::vector<std::pair<std::string, bool>>{
+           {"m/star-h2-b4/2k", true}, {"m/star-h2-b4/4k", true}, {"m/ring-h2/4k", false}}) {
+    const fs::path file = dir / unit / "pred.jsonl";
+    std::vector<nlohmann::json> lines;
+    for (std::ifstream in(file); !in.eof();) {
+      std::string line;
+      if (std::getline(in, line) && !line.empty()) lines.push_back(nlohmann::json::parse(line));
+    }
+    int qa = 0;
+    std::ofstream out(file);
+    for (nlohmann::json& j : lines) {
+      if (j["task"] == "qa1" && (every || qa++ % 2 == 0)) {
+        j["profile"] = "reference";
+        j["prompts_sha256"] = "16729bf81ae862915d2abd04ae19120282e179ed775d01a75370514918b1a857";
+      }
+      out << j.dump() << "\n";
+    }
+  }
+  const ResultsTree tree = ReadResultsTree(dir.string(), *metrics_);
+  const Report r = BuildReport(tree, {}, {}, Options());
+  const std::string md = RenderMarkdown(r);
+  EXPECT_NE(md.find("| 2k | star-h2-b4 | babilong | reference | 16729bf81ae8 | books data/books: "
+                    "emma (1 .txt files) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 4k | ring-h2 | babilong | project + reference (mixed) | 16729bf81ae8 + "
+                    "built-in |"),
+            std::string::npos)
+      << md;
+  int mixed = 0, compared = 0;
+  for (const std::string& w : r.warnings) {
+    mixed += w.find("m/ring-h2/4k: the babilong samples come from different profiles") == 0;
+    compared += w.find("m: star-h2-b4 at ") == 0 && w.find("different profiles") != std::string::npos;
+  }
+  EXPECT_EQ(mixed, 1);
+  EXPECT_EQ(compared, 2);  // 2k and 4k
+  EXPECT_NE(md.find("## Notes"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace starattn::report

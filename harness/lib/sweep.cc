@@ -15,6 +15,7 @@
 #include "engine/common/files.h"
 #include "engine/common/mapped_file.h"
 #include "harness/lib/datagen.h"
+#include "harness/lib/profiles.h"
 #include "harness/lib/records.h"
 #include "ruler/scoring.h"
 
@@ -50,6 +51,8 @@ RulerDataOptions RulerOptionsOf(const SweepConfig& cfg, const SweepModel& model,
   o.seed = cfg.seed;
   o.chat_template = cfg.chat_template;
   o.out = dir;
+  o.profile = b.profile;
+  o.settings = b.settings;
   SetDataOptions(b, {{"essays", &o.essays},
                      {"books", &o.books},
                      {"wordlists", &o.wordlists},
@@ -68,6 +71,8 @@ BabilongDataOptions BabilongOptionsOf(const SweepConfig& cfg, const SweepModel& 
   o.seed = cfg.seed;
   o.chat_template = cfg.chat_template;
   o.out = dir;
+  o.profile = b.profile;
+  o.settings = b.settings;
   SetDataOptions(b, {{"babi", &o.babi}, {"books", &o.books}});
   return o;
 }
@@ -88,6 +93,35 @@ std::vector<std::string> TaskFiles(const SweepBenchmark& b, const std::string& d
 
 std::string DataDir(const std::string& out, const SweepModel& m, const SweepBenchmark& b) {
   return (fs::path(out) / "data" / m.label / b.name).string();
+}
+
+// DIR/profile.json, {} when absent or unreadable (data generated before it existed).
+nlohmann::ordered_json ReadDataInfo(const std::string& dir) {
+  const fs::path f = fs::path(dir) / kDataInfoFile;
+  if (!fs::exists(f)) return nlohmann::ordered_json::object();
+  try {
+    return nlohmann::ordered_json::parse(ReadFileToString(f.string()));
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::ordered_json::object();
+  }
+}
+
+// What a unit records of a benchmark's data: profile, overrides, prompts hash, haystack.
+nlohmann::ordered_json UnitDataOf(const nlohmann::ordered_json& info) {
+  nlohmann::ordered_json d = nlohmann::ordered_json::object();
+  for (const char* key : {"profile", "overrides", "haystack"}) {
+    if (info.contains(key)) d[key] = info[key];
+  }
+  if (info.contains("prompts") && info["prompts"].is_object()) {
+    d["prompts_sha256"] = info["prompts"].value("sha256", "");
+  }
+  return d;
+}
+
+// The prompts file of a BABILong benchmark's options, "" for the built-in prompts.
+std::string PromptsFileOf(const BabilongDataOptions& o) {
+  const babilong::Profile p = MakeBabilongProfile(o.profile, o.settings);
+  return p.BuiltInPrompts() ? "" : p.prompts;
 }
 
 // ---- Manifest ---------------------------------------------------------------------------------
@@ -136,7 +170,20 @@ nlohmann::json Machine() {
 
 }  // namespace
 
-void PrepareSweepData(const SweepConfig& cfg, const std::string& out, std::ostream& log) {
+void CheckSweepInputs(const SweepConfig& cfg) {
+  const SweepModel& m = cfg.models.front();
+  for (const SweepBenchmark& b : cfg.benchmarks) {
+    if (b.name == "ruler") {
+      CheckRulerInputs(RulerOptionsOf(cfg, m, b, ""));
+    } else {
+      CheckBabilongInputs(BabilongOptionsOf(cfg, m, b, ""));
+    }
+  }
+}
+
+nlohmann::ordered_json PrepareSweepData(const SweepConfig& cfg, const std::string& out,
+                                        std::ostream& log) {
+  nlohmann::ordered_json infos = nlohmann::ordered_json::object();
   for (const SweepModel& m : cfg.models) {
     for (const SweepBenchmark& b : cfg.benchmarks) {
       const std::string dir = DataDir(out, m, b);
@@ -144,29 +191,33 @@ void PrepareSweepData(const SweepConfig& cfg, const std::string& out, std::ostre
       const RulerDataOptions ro = ruler ? RulerOptionsOf(cfg, m, b, dir) : RulerDataOptions{};
       const BabilongDataOptions bo =
           ruler ? BabilongDataOptions{} : BabilongOptionsOf(cfg, m, b, dir);
-      const nlohmann::json want = {{"generator", b.name},
-                                   {"options", ruler ? ro.ToJson() : bo.ToJson()}};
+      nlohmann::json want = {{"generator", b.name},
+                             {"options", ruler ? ro.ToJson() : bo.ToJson()}};
+      // A prompts file edited in place must not reuse the data made from its old text.
+      if (const std::string prompts = ruler ? "" : PromptsFileOf(bo); !prompts.empty()) {
+        want["prompts_sha256"] = FileSha256(prompts);
+      }
       const fs::path stamp = fs::path(dir) / "generated.json";
+      bool reuse = false;
       if (fs::exists(stamp)) {
         try {
-          if (nlohmann::json::parse(ReadFileToString(stamp.string())) == want) {
-            log << "sweep: reusing " << b.name << " data in " << dir << "\n";
-            continue;
-          }
+          reuse = nlohmann::json::parse(ReadFileToString(stamp.string())) == want;
         } catch (const nlohmann::json::exception&) {
           // An unreadable stamp: generate again.
         }
       }
+      if (reuse) {
+        log << "sweep: reusing " << b.name << " data in " << dir << "\n";
+        infos[m.label][b.name] = ReadDataInfo(dir);
+        continue;
+      }
       log << "sweep: generating " << b.name << " data into " << dir << "\n";
       fs::create_directories(dir);
-      if (ruler) {
-        GenerateRulerData(ro, log);
-      } else {
-        GenerateBabilongData(bo, log);
-      }
+      infos[m.label][b.name] = ruler ? GenerateRulerData(ro, log) : GenerateBabilongData(bo, log);
       WriteFileAtomically(stamp.string(), want.dump(2) + "\n");
     }
   }
+  return infos;
 }
 
 std::string SweepUnit::Dir(const std::string& out) const {
@@ -179,9 +230,12 @@ std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out,
   for (const SweepModel& m : cfg.models) {
     // Inputs per length label, all benchmarks together.
     std::map<std::string, std::pair<int64_t, std::vector<RunInput>>> by_length;
+    std::map<std::string, nlohmann::ordered_json> data_by_length;
     for (const SweepBenchmark& b : cfg.benchmarks) {
       const std::string data_dir = DataDir(out, m, b);
+      const nlohmann::ordered_json info = UnitDataOf(ReadDataInfo(data_dir));
       for (const std::string& l : b.lengths) {
+        data_by_length[LengthLabel(l)][b.name] = info;
         auto& slot = by_length[LengthLabel(l)];
         slot.first = std::max(slot.first, LengthTokens(b.name, l));
         const auto files = TaskFiles(b, data_dir, l);
@@ -194,7 +248,7 @@ std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out,
     }
     for (const SweepAttention& a : cfg.attention) {
       for (const auto& [label, slot] : by_length) {
-        units.push_back({&m, &a, label, slot.first, slot.second});
+        units.push_back({&m, &a, label, slot.first, slot.second, data_by_length[label]});
       }
     }
   }
@@ -234,6 +288,11 @@ SweepManifest::SweepManifest(const SweepConfig& cfg, const std::string& out,
 
 void SweepManifest::AddRun(nlohmann::ordered_json run) {
   json_["runs"].push_back(std::move(run));
+  Write();
+}
+
+void SweepManifest::SetData(nlohmann::ordered_json data) {
+  json_["data"] = std::move(data);
   Write();
 }
 
@@ -297,6 +356,7 @@ int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& unit
            {"samples_run", ran},
            {"device", opts.device_name},
            {"precision", opts.precision},
+           {"data", u.data},
            {"seconds",
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
            {"finished", Now()}});

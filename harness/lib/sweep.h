@@ -19,9 +19,17 @@
 
 namespace starattn::cli {
 
+// 0. The inputs every benchmark's generator checks before it starts (datagen.h Check*Inputs: the
+// profile, a prompts file, a subset file, the bAbI files), for the first model's options. Throws
+// Error with one line naming the problem, before any work.
+void CheckSweepInputs(const SweepConfig& cfg);
+
 // 1. Data: each model's benchmark files under OUT/data/<model>/<benchmark>, generated unless an
-// earlier sweep generated them with the same options (OUT/data/<model>/<benchmark>/generated.json).
-void PrepareSweepData(const SweepConfig& cfg, const std::string& out, std::ostream& log);
+// earlier sweep generated them with the same options (OUT/data/<model>/<benchmark>/generated.json,
+// which also holds the prompts file's hash). Returns {model: {benchmark: profile.json}} (datagen.h
+// DataInfo; {} for data generated before profile.json existed).
+nlohmann::ordered_json PrepareSweepData(const SweepConfig& cfg, const std::string& out,
+                                        std::ostream& log);
 
 // One (model, attention, length) run.
 struct SweepUnit {
@@ -30,6 +38,8 @@ struct SweepUnit {
   std::string length;  // label, e.g. "4k"
   int64_t length_tokens = 0;
   std::vector<RunInput> inputs;                   // every benchmark's samples at this length
+  // Per benchmark at this length: its profile, prompts hash and haystack (from profile.json).
+  nlohmann::ordered_json data = nlohmann::ordered_json::object();
   std::string Dir(const std::string& out) const;  // OUT/<model>/<attn>/<length>
 };
 
@@ -44,6 +54,8 @@ class SweepManifest {
   SweepManifest(const SweepConfig& cfg, const std::string& out, const std::string& version,
                 const DeviceChoice& device, int mpi_ranks);
   void AddRun(nlohmann::ordered_json run);
+  // The data of every model and benchmark (PrepareSweepData), as "data" in the manifest.
+  void SetData(nlohmann::ordered_json data);
   void Finish();
 
  private:

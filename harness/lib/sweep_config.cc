@@ -2,11 +2,13 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "harness/lib/profiles.h"
 
 namespace starattn::cli {
 namespace {
@@ -110,12 +112,43 @@ const std::set<std::string>& DataKeys(const std::string& bench) {
   return bench == "ruler" ? ruler : babilong;
 }
 
+// The profile settings each benchmark takes (ruler/profile.h, babilong/profile.h).
+const std::vector<std::string>& SettingKeys(const std::string& bench) {
+  return bench == "ruler" ? ruler::ProfileKeys() : babilong::ProfileKeys();
+}
+
+// The benchmark's profile with its settings: one-line errors naming the key.
+void ParseProfile(SweepBenchmark& sb, const std::string& src) {
+  try {
+    if (sb.name == "ruler") {
+      MakeRulerProfile(sb.profile, sb.settings);
+    } else {
+      babilong::CheckProfile(MakeBabilongProfile(sb.profile, sb.settings));
+    }
+  } catch (const Error& e) {
+    Fail("{}: {}: {}", src, sb.name, e.what());
+  }
+}
+
 SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
                               const std::string& src) {
   if (!b.is_object()) Fail("{}: '{}' must be an object", src, bench);
   SweepBenchmark sb;
   sb.name = bench;
+  sb.profile = std::string(bench == "ruler" ? ruler::kDefaultProfile : babilong::kDefaultProfile);
+  const std::vector<std::string>& settings = SettingKeys(bench);
   for (const auto& [k, v] : b.items()) {
+    if (k == "profile") {
+      if (!v.is_string() || v.get<std::string>().empty()) {
+        Fail("{}: {}.profile must be a non-empty string", src, bench);
+      }
+      sb.profile = v.get<std::string>();
+      continue;
+    }
+    if (std::find(settings.begin(), settings.end(), k) != settings.end()) {
+      sb.settings[k] = v;
+      continue;
+    }
     if (k == "tasks") {
       if (!v.is_array() || v.empty()) Fail("{}: {}.tasks must be a non-empty list", src, bench);
       for (const auto& t : v) {
@@ -138,8 +171,8 @@ SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
         sb.lengths.push_back(s);
       }
     } else if (!DataKeys(bench).count(k)) {
-      Fail("{}: {}: unknown key '{}' (tasks, lengths, or data: {})", src, bench, k,
-           fmt::join(DataKeys(bench), ", "));
+      Fail("{}: {}: unknown key '{}' (tasks, lengths, profile, data: {}; profile settings: {})",
+           src, bench, k, fmt::join(DataKeys(bench), ", "), fmt::join(settings, ", "));
     } else if (v.is_string()) {
       sb.data.emplace_back(k, v.get<std::string>());
     } else if (!v.is_null()) {
@@ -149,6 +182,7 @@ SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
   if (sb.tasks.empty() || sb.lengths.empty()) {
     Fail("{}: {} needs 'tasks' and 'lengths'", src, bench);
   }
+  ParseProfile(sb, src);
   return sb;
 }
 

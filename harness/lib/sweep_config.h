@@ -23,6 +23,10 @@ struct SweepBenchmark {
   std::vector<std::string> lengths;  // as the generator takes them ("4096", "4k")
   // Data options passed to the generator (e.g. "essays", "books", "wordlists", "babi").
   std::vector<std::pair<std::string, std::string>> data;
+  // The benchmark's profile ("ruler" / "star-attention", "project" / "reference") and the
+  // settings given over it (ruler/profile.h, babilong/profile.h keys -> values).
+  std::string profile;
+  nlohmann::json settings = nlohmann::json::object();
 };
 
 struct SweepAttention {

@@ -75,12 +75,62 @@ TEST(SweepConfigTest, ValidationErrors) {
   ExpectError(with([](auto& j) { j["attention"][1]["anchor_source"] = "middle"; }), "unknown anchor source");
   ExpectError(with([](auto& j) { j["attention"][1]["hosts"] = 0; }), "hosts must be a positive integer");
   ExpectError(with([](auto& j) { j["babilong"]["wordlists"] = "w"; }),
-              "babilong: unknown key 'wordlists' (tasks, lengths, or data: babi, books)");
+              "babilong: unknown key 'wordlists' (tasks, lengths, profile, data: babi, books; "
+              "profile settings: prompts, subset, sizing, match, sample_order, tokens_to_generate)");
   ExpectError(with([](auto& j) { j["ruler"]["books"] = 3; }), "ruler.books must be a path string");
 }
 
+// Profiles: an unknown profile, a profile of the other benchmark, a setting of the other
+// benchmark, a bad value, the reference profile without its prompts file.
+TEST(SweepConfigTest, ProfileErrors) {
+  auto with = [](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = Valid();
+    edit(j);
+    return j;
+  };
+  ExpectError(with([](auto& j) { j["babilong"]["profile"] = "paper"; }),
+              "babilong: unknown BABILong profile 'paper' (BABILong profiles: project, reference)");
+  ExpectError(with([](auto& j) { j["ruler"]["profile"] = "reference"; }),
+              "ruler: profile 'reference' is a BABILong profile, not a RULER one (RULER profiles: "
+              "ruler, star-attention)");
+  ExpectError(with([](auto& j) { j["babilong"]["profile"] = "star-attention"; }),
+              "babilong: profile 'star-attention' is a RULER profile, not a BABILong one");
+  ExpectError(with([](auto& j) { j["ruler"]["match"] = "word"; }), "ruler: unknown key 'match'");
+  ExpectError(with([](auto& j) { j["babilong"]["match"] = "fuzzy"; }),
+              "babilong: match: unknown match mode 'fuzzy'");
+  ExpectError(with([](auto& j) { j["ruler"]["tokens_to_generate"] = {{"fwe", 0}}; }),
+              "ruler: tokens_to_generate.fwe: expected a positive integer, got 0");
+  ExpectError(with([](auto& j) { j["ruler"]["tokens_to_generate"] = {{"fwx", 9}}; }),
+              "'fwx' is not a RULER task");
+  ExpectError(with([](auto& j) { j["babilong"]["profile"] = "reference"; }),
+              "babilong: profile reference needs a prompts file: set 'prompts'");
+  ExpectError(with([](auto& j) { j["babilong"]["profile"] = 3; }),
+              "babilong.profile must be a non-empty string");
+}
+
+TEST(SweepConfigTest, ProfilesAndSettings) {
+  nlohmann::json j = Valid();
+  j["ruler"]["profile"] = "star-attention";
+  j["ruler"]["tokens_to_generate"] = {{"fwe", 50}};
+  j["babilong"]["profile"] = "reference";
+  j["babilong"]["prompts"] = "p.json";
+  j["babilong"]["match"] = "word";
+  const SweepConfig c = ParseSweepConfigJson(j, "cfg.json");
+  EXPECT_EQ(c.benchmarks[0].profile, "star-attention");
+  EXPECT_EQ(c.benchmarks[0].settings, nlohmann::json({{"tokens_to_generate", {{"fwe", 50}}}}));
+  EXPECT_EQ(c.benchmarks[1].profile, "reference");
+  EXPECT_EQ(c.benchmarks[1].settings, nlohmann::json({{"prompts", "p.json"}, {"match", "word"}}));
+  // Without "profile", each benchmark gets its default.
+  const SweepConfig d = ParseSweepConfigJson(Valid(), "cfg.json");
+  EXPECT_EQ(d.benchmarks[0].profile, "ruler");
+  EXPECT_EQ(d.benchmarks[1].profile, "project");
+  EXPECT_TRUE(d.benchmarks[1].settings.empty());
+}
+
 TEST(SweepConfigTest, ShippedConfigsParse) {
-  for (const char* name : {"demo", "ruler-smollm2", "babilong-smollm2", "paper-llama3.1-8b"}) {
+  for (const char* name : {"demo", "ruler-smollm2", "babilong-smollm2", "paper-llama3.1-8b",
+                           "babilong-profiles-smollm2-project",
+                           "babilong-profiles-smollm2-reference"}) {
     EXPECT_NO_THROW(ParseSweepConfig(std::string(STARATTN_SOURCE_DIR) + "/tasks/" + name + ".json"))
         << name;
   }
