@@ -33,21 +33,6 @@ void RoundRowToBf16(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = RoundToBf16(x[i]);
 }
 
-// Row j of a K/V tile as fp32: D elements of type kv at src.
-void LoadRow(const void* src, KvType kv, int64_t D, float* dst) {
-  switch (kv) {
-    case KvType::kF32:
-      std::memcpy(dst, src, D * sizeof(float));
-      return;
-    case KvType::kBf16:
-      Bf16ToFloat(static_cast<const uint16_t*>(src), D, dst);
-      return;
-    case KvType::kF16:
-      HalfToFloat(static_cast<const uint16_t*>(src), D, dst);
-      return;
-  }
-}
-
 // Row j as bf16 (exact for bf16 K/V, rounded otherwise).
 void LoadRowBf16(const void* src, KvType kv, int64_t D, float* tmp, uint16_t* dst) {
   if (kv == KvType::kBf16) {
@@ -277,6 +262,20 @@ void AccumulateRows(const float* p, int64_t ldp, int64_t rows, const char* v, in
 inline float* ScoreRow(Scratch& w, int64_t r) { return w.s.data() + r * kTk; }
 
 }  // namespace
+
+void LoadRow(const void* src, KvType kv, int64_t D, float* dst) {
+  switch (kv) {
+    case KvType::kF32:
+      std::memcpy(dst, src, D * sizeof(float));
+      return;
+    case KvType::kBf16:
+      Bf16ToFloat(static_cast<const uint16_t*>(src), D, dst);
+      return;
+    case KvType::kF16:
+      HalfToFloat(static_cast<const uint16_t*>(src), D, dst);
+      return;
+  }
+}
 
 int64_t KvBytes(KvType kv) { return kv == KvType::kF32 ? 4 : 2; }
 

@@ -30,6 +30,9 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 int64_t KvBytes(KvType kv);
 
+// dst: [D] fp32 = the D elements of type kv at src (exact conversion).
+void LoadRow(const void* src, KvType kv, int64_t D, float* dst);
+
 // The operands of one attention call.
 struct Operands {
   const float* q = nullptr;
