@@ -96,10 +96,10 @@ void Attention(const float* q, const void* k, const void* v, KvType kv, const At
       if (mask.causal) {
         j_end = std::clamp<int64_t>(mask.q_offset + rows.i0 + rows.nq - mask.k_offset, 0, j_end);
       }
-      const std::vector<tile::KeyRun> runs = tile::TileRuns(j_begin, j_end);
+      const auto tiles = tile::MakeTiles(tile::TileRuns(j_begin, j_end));
       tile::RunItem(
-          P, tile::ChoosePath(P, rows.count()), rows, runs.data(), runs.size(), w,
-          [](int64_t, const tile::KeyRun&) {}, states.out(chunk), states.lse(chunk));
+          P, tile::ChoosePath(P, rows.count()), rows, tiles, w,
+          [](int64_t, const tile::KeyRun&, int64_t) {}, states.out(chunk), states.lse(chunk));
     }
   }
   states.Merge();

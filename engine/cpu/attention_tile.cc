@@ -83,9 +83,10 @@ STARATTN_BF16_TARGET void QkBf16(const uint16_t* qb, int64_t R, int64_t D, const
   }
 }
 
+// o: [kRows, D] += pb: [kRows, nkp] (row pitch ldp) * V.
 template <int kRows, int kVecs>
-STARATTN_BF16_TARGET void PvBlock(const uint16_t* pb, int64_t nkp, const uint16_t* vp, float* o,
-                                  int64_t D) {
+STARATTN_BF16_TARGET void PvBlock(const uint16_t* pb, int64_t ldp, int64_t nkp, const uint16_t* vp,
+                                  float* o, int64_t D) {
   __m512 acc[kRows][kVecs];
   for (int r = 0; r < kRows; ++r) {
     for (int v = 0; v < kVecs; ++v) acc[r][v] = _mm512_loadu_ps(o + r * D + 16 * v);
@@ -95,7 +96,7 @@ STARATTN_BF16_TARGET void PvBlock(const uint16_t* pb, int64_t nkp, const uint16_
     __m512i b[kVecs];
     for (int v = 0; v < kVecs; ++v) b[v] = _mm512_loadu_si512(vp + (jp * D + 16 * v) * 2);
     for (int r = 0; r < kRows; ++r) {
-      const __m512i a = _mm512_set1_epi32(p32[r * (nkp / 2) + jp]);
+      const __m512i a = _mm512_set1_epi32(p32[r * (ldp / 2) + jp]);
       for (int v = 0; v < kVecs; ++v) {
         acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)a, (__m512bh)b[v]);
       }
@@ -106,17 +107,31 @@ STARATTN_BF16_TARGET void PvBlock(const uint16_t* pb, int64_t nkp, const uint16_
   }
 }
 
-// o: [R, D] += pb: [R, nkp] * V.
+// PvBlock over the first `rows` (< kRows) rows, rows known at run time.
+template <int kRows, int kVecs>
+STARATTN_BF16_TARGET void PvRest(int64_t rows, const uint16_t* pb, int64_t ldp, int64_t nkp,
+                                 const uint16_t* vp, float* o, int64_t D) {
+  if constexpr (kRows > 0) {
+    if (rows == kRows) {
+      PvBlock<kRows, kVecs>(pb, ldp, nkp, vp, o, D);
+    } else {
+      PvRest<kRows - 1, kVecs>(rows, pb, ldp, nkp, vp, o, D);
+    }
+  }
+}
+
+// o: [R, D] += pb: [R, nkp] (row pitch ldp, even) * V.
 template <int kVecs>
-STARATTN_BF16_TARGET void PvBf16(const uint16_t* pb, int64_t R, int64_t nkp, const uint16_t* vp,
-                                 float* o) {
+STARATTN_BF16_TARGET void PvBf16(const uint16_t* pb, int64_t ldp, int64_t R, int64_t nkp,
+                                 const uint16_t* vp, float* o) {
   constexpr int kRows = 24 / kVecs;  // 24 accumulators
   const int64_t D = 16 * kVecs;
   int64_t r = 0;
   for (; r + kRows <= R; r += kRows) {
-    PvBlock<kRows, kVecs>(pb + r * nkp, nkp, vp, o + r * D, D);
+    PvBlock<kRows, kVecs>(pb + r * ldp, ldp, nkp, vp, o + r * D, D);
   }
-  for (; r < R; ++r) PvBlock<1, kVecs>(pb + r * nkp, nkp, vp, o + r * D, D);
+  // The remaining rows in one block: V is read once for them, not once per row.
+  PvRest<kRows - 1, kVecs>(R - r, pb + r * ldp, ldp, nkp, vp, o + r * D, D);
 }
 
 // Packs key tile `tile` of kv head `kvh` for the AVX512-BF16 kernels (zeros past n_kv).
@@ -345,54 +360,60 @@ void Begin(const Operands& P, Path path, const Rows& rows, Scratch& w) {
   w.o.topRows(n).setZero();
 }
 
-void Scores(const Operands& P, Path path, const Rows& rows, const KeyRun& run, Scratch& w) {
-  const int64_t D = P.D, n = rows.count(), nk = run.nk, eb = KvBytes(P.kv);
-  const char* k0 = static_cast<const char*>(P.k) + (run.j0 * P.kv_stride + rows.kvh * D) * eb;
-  auto St = w.s.topLeftCorner(n, nk);
-  switch (path) {
-    case Path::kBf16: {
-      const int64_t nkp = (nk + 31) / 32 * 32;
-      const uint16_t* kp = P.kp + (rows.kvh * P.n_tiles + run.j0 / kTk) * kTk * D;
-      QkBf16(w.qb.data(), n, D, kp + (run.j0 % kTk) * 2, kTk, w.s.data(), kTk, nkp);
-      St *= P.scale;
-      return;
+void Scores(const Operands& P, Path path, const Rows& rows, const KeyTile& tile, Scratch& w) {
+  const int64_t D = P.D, n = rows.count(), eb = KvBytes(P.kv);
+  for (int t = 0; t < tile.n; ++t) {
+    const KeyRun& run = tile.seg[t];
+    const int64_t nk = run.nk, col = tile.col[t];
+    const char* k0 = static_cast<const char*>(P.k) + (run.j0 * P.kv_stride + rows.kvh * D) * eb;
+    switch (path) {
+      case Path::kBf16: {
+        const int64_t nkp = (nk + 31) / 32 * 32;
+        const uint16_t* kp = P.kp + (rows.kvh * P.n_tiles + run.j0 / kTk) * kTk * D;
+        QkBf16(w.qb.data(), n, D, kp + (run.j0 % kTk) * 2, kTk, w.s.data() + col, kTk, nkp);
+        break;
+      }
+      case Path::kSmall:
+        for (int64_t r = 0; r < n; ++r) {
+          const float* q = w.qt.data() + r * D;
+          float* s = ScoreRow(w, r) + col;
+          switch (P.kv) {
+            case KvType::kF32:
+              DotsRow<KvType::kF32>(q, k0, P.kv_stride, nk, D, s);
+              break;
+            case KvType::kF16:
+              DotsRow<KvType::kF16>(q, k0, P.kv_stride, nk, D, s);
+              break;
+            case KvType::kBf16:
+              DotsRow<KvType::kBf16>(q, k0, P.kv_stride, nk, D, s);
+              break;
+          }
+        }
+        break;
+      case Path::kGemm:
+        if (P.kv == KvType::kF32) {
+          StridedConstMapR Kb(reinterpret_cast<const float*>(k0), nk, D,
+                              Eigen::OuterStride<>(P.kv_stride));
+          w.s.block(0, col, n, nk).noalias() = w.qt.topRows(n) * Kb.transpose();
+        } else {  // converted rows of the whole tile, one GEMM after the last segment
+          for (int64_t j = 0; j < nk; ++j) {
+            LoadRow(k0 + j * P.kv_stride * eb, P.kv, D, w.kf.data() + (col + j) * D);
+          }
+        }
+        break;
     }
-    case Path::kSmall:
-      for (int64_t r = 0; r < n; ++r) {
-        const float* q = w.qt.data() + r * D;
-        switch (P.kv) {
-          case KvType::kF32:
-            DotsRow<KvType::kF32>(q, k0, P.kv_stride, nk, D, ScoreRow(w, r));
-            break;
-          case KvType::kF16:
-            DotsRow<KvType::kF16>(q, k0, P.kv_stride, nk, D, ScoreRow(w, r));
-            break;
-          case KvType::kBf16:
-            DotsRow<KvType::kBf16>(q, k0, P.kv_stride, nk, D, ScoreRow(w, r));
-            break;
-        }
-      }
-      return;
-    case Path::kGemm:
-      if (P.kv == KvType::kF32) {
-        StridedConstMapR Kb(reinterpret_cast<const float*>(k0), nk, D,
-                            Eigen::OuterStride<>(P.kv_stride));
-        St.noalias() = w.qt.topRows(n) * Kb.transpose();
-      } else {
-        for (int64_t j = 0; j < nk; ++j) {
-          LoadRow(k0 + j * P.kv_stride * eb, P.kv, D, w.kf.data() + j * D);
-        }
-        Eigen::Map<const MatR> Kb(w.kf.data(), nk, D);
-        St.noalias() = w.qt.topRows(n) * Kb.transpose();
-      }
-      St *= P.scale;
-      return;
   }
+  auto St = w.s.topLeftCorner(n, tile.width);
+  if (path == Path::kGemm && P.kv != KvType::kF32) {
+    Eigen::Map<const MatR> Kb(w.kf.data(), tile.width, D);
+    St.noalias() = w.qt.topRows(n) * Kb.transpose();
+  }
+  if (path != Path::kSmall) St *= P.scale;  // the small path scales the queries
 }
 
-void Accumulate(const Operands& P, Path path, const Rows& rows, const KeyRun& run, Scratch& w) {
-  const int64_t D = P.D, n = rows.count(), nk = run.nk, eb = KvBytes(P.kv);
-  auto St = w.s.topLeftCorner(n, nk);
+void Accumulate(const Operands& P, Path path, const Rows& rows, const KeyTile& tile, Scratch& w) {
+  const int64_t D = P.D, n = rows.count(), width = tile.width, eb = KvBytes(P.kv);
+  auto St = w.s.topLeftCorner(n, width);
   auto m = w.m.head(n);
   auto l = w.l.head(n);
   for (int64_t r = 0; r < n; ++r) {
@@ -402,60 +423,72 @@ void Accumulate(const Operands& P, Path path, const Rows& rows, const KeyRun& ru
       St.row(r).setZero();
       continue;
     }
-    const float alpha = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first run
+    const float alpha = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first tile
     St.row(r) = (St.row(r).array() - m_new).exp().matrix();
     if (path ==
         Path::kBf16) {  // P is a bf16 operand of PV; its sum is taken over the rounded values
-      RoundRowToBf16(ScoreRow(w, r), nk);
+      RoundRowToBf16(ScoreRow(w, r), width);
     }
     l[r] = l[r] * alpha + St.row(r).sum();
     w.o.row(r) *= alpha;
     m[r] = m_new;
   }
-  const char* v0 = static_cast<const char*>(P.v) + (run.j0 * P.kv_stride + rows.kvh * D) * eb;
-  switch (path) {
-    case Path::kBf16: {
-      const int64_t nkp = (nk + 31) / 32 * 32;
-      for (int64_t r = 0; r < n; ++r) {
-        uint16_t* dst = w.pb.data() + r * nkp;
-        FloatToBf16(ScoreRow(w, r), nk, dst);
-        std::fill(dst + nk, dst + nkp, 0);
-      }
-      const uint16_t* vp = P.vp + (rows.kvh * P.n_tiles + run.j0 / kTk) * kTk * D;
-      vp += (run.j0 % kTk) / 2 * D * 2;
-      if (D == 64) {
-        PvBf16<4>(w.pb.data(), n, nkp, vp, w.o.data());
-      } else {
-        PvBf16<8>(w.pb.data(), n, nkp, vp, w.o.data());
-      }
-      return;
+  // P as bf16 pairs: [n, ldp], zeros past the width.
+  const int64_t ldp = (width + 31) / 32 * 32;
+  if (path == Path::kBf16) {
+    for (int64_t r = 0; r < n; ++r) {
+      uint16_t* dst = w.pb.data() + r * ldp;
+      FloatToBf16(ScoreRow(w, r), width, dst);
+      std::fill(dst + width, dst + ldp, 0);
     }
-    case Path::kSmall:
-      switch (P.kv) {
-        case KvType::kF32:
-          AccumulateRows<KvType::kF32>(w.s.data(), kTk, n, v0, P.kv_stride, nk, D, w.o.data());
-          break;
-        case KvType::kF16:
-          AccumulateRows<KvType::kF16>(w.s.data(), kTk, n, v0, P.kv_stride, nk, D, w.o.data());
-          break;
-        case KvType::kBf16:
-          AccumulateRows<KvType::kBf16>(w.s.data(), kTk, n, v0, P.kv_stride, nk, D, w.o.data());
-          break;
-      }
-      return;
-    case Path::kGemm:
-      if (P.kv == KvType::kF32) {
-        StridedConstMapR Vb(reinterpret_cast<const float*>(v0), nk, D,
-                            Eigen::OuterStride<>(P.kv_stride));
-        w.o.topRows(n).noalias() += St * Vb;
-      } else {
-        for (int64_t j = 0; j < nk; ++j) {
-          LoadRow(v0 + j * P.kv_stride * eb, P.kv, D, w.vf.data() + j * D);
+  }
+  for (int t = 0; t < tile.n; ++t) {
+    const KeyRun& run = tile.seg[t];
+    const int64_t nk = run.nk, col = tile.col[t];
+    const char* v0 = static_cast<const char*>(P.v) + (run.j0 * P.kv_stride + rows.kvh * D) * eb;
+    switch (path) {
+      case Path::kBf16: {
+        const int64_t nkp = (nk + 31) / 32 * 32;
+        const uint16_t* vp = P.vp + (rows.kvh * P.n_tiles + run.j0 / kTk) * kTk * D;
+        vp += (run.j0 % kTk) / 2 * D * 2;
+        if (D == 64) {
+          PvBf16<4>(w.pb.data() + col, ldp, n, nkp, vp, w.o.data());
+        } else {
+          PvBf16<8>(w.pb.data() + col, ldp, n, nkp, vp, w.o.data());
         }
-        Eigen::Map<const MatR> Vb(w.vf.data(), nk, D);
-        w.o.topRows(n).noalias() += St * Vb;
+        break;
       }
-      return;
+      case Path::kSmall: {
+        const float* p = w.s.data() + col;
+        switch (P.kv) {
+          case KvType::kF32:
+            AccumulateRows<KvType::kF32>(p, kTk, n, v0, P.kv_stride, nk, D, w.o.data());
+            break;
+          case KvType::kF16:
+            AccumulateRows<KvType::kF16>(p, kTk, n, v0, P.kv_stride, nk, D, w.o.data());
+            break;
+          case KvType::kBf16:
+            AccumulateRows<KvType::kBf16>(p, kTk, n, v0, P.kv_stride, nk, D, w.o.data());
+            break;
+        }
+        break;
+      }
+      case Path::kGemm:
+        if (P.kv == KvType::kF32) {
+          StridedConstMapR Vb(reinterpret_cast<const float*>(v0), nk, D,
+                              Eigen::OuterStride<>(P.kv_stride));
+          w.o.topRows(n).noalias() += w.s.block(0, col, n, nk) * Vb;
+        } else {
+          for (int64_t j = 0; j < nk; ++j) {
+            LoadRow(v0 + j * P.kv_stride * eb, P.kv, D, w.vf.data() + (col + j) * D);
+          }
+        }
+        break;
+    }
+  }
+  if (path == Path::kGemm && P.kv != KvType::kF32) {
+    Eigen::Map<const MatR> Vb(w.vf.data(), width, D);
+    w.o.topRows(n).noalias() += St * Vb;
   }
 }
 
@@ -499,6 +532,34 @@ std::vector<KeyRun> TileRuns(int64_t j_begin, int64_t j_end) {
   std::vector<KeyRun> runs;
   AppendRun(&runs, j_begin, j_end);
   return runs;
+}
+
+std::vector<KeyTile> MakeTiles(const std::vector<KeyRun>& runs) {
+  std::vector<KeyTile> tiles;
+  for (KeyRun run : runs) {
+    while (run.nk > 0) {
+      KeyTile* t = tiles.empty() ? nullptr : &tiles.back();
+      // Room in the last tile: below kMaxSegments, its last segment 32-aligned in length, and at
+      // least 32 columns free (the whole run if it fits).
+      int64_t take = 0;
+      if (t != nullptr && t->n < KeyTile::kMaxSegments && t->seg[t->n - 1].nk % 32 == 0) {
+        const int64_t room = kTk - t->width;
+        take = run.nk <= room ? run.nk : room / 32 * 32;
+      }
+      if (take == 0) {
+        tiles.emplace_back();
+        t = &tiles.back();
+        take = run.nk;  // <= kTk: a run never crosses a multiple of kTk
+      }
+      t->seg[t->n] = {run.j0, take};
+      t->col[t->n] = t->width;
+      ++t->n;
+      t->width += take;
+      run.j0 += take;
+      run.nk -= take;
+    }
+  }
+  return tiles;
 }
 
 std::vector<std::vector<KeyRun>> SplitRuns(const std::vector<KeyRun>& runs, int64_t n_parts,

@@ -2,11 +2,12 @@
 // public API: the work item of a flash-style kernel and its pieces, shared so that the dense,
 // sparse and top-k kernels run the same arithmetic.
 //
-// A work item is a set of (query, head) rows sharing one kv head (Rows) and a list of key runs
-// (KeyRun). For each run the item computes the scaled scores of all its rows (Scores), the
-// caller hides the keys each query does not see (HideKeys), and the online softmax and the
-// value accumulation follow (Accumulate); Finish writes the attention state {out, lse}
-// (engine/cpu/attention_state.h). Precision and paths: engine/cpu/attention.h.
+// A work item is a set of (query, head) rows sharing one kv head (Rows) and a list of key
+// tiles (KeyTile: up to kTk keys made of runs of consecutive keys). For each tile the item
+// computes the scaled scores of all its rows (Scores), the caller hides the keys each query does
+// not see (HideKeys), and the online softmax and the value accumulation follow (Accumulate);
+// Finish writes the attention state {out, lse} (engine/cpu/attention_state.h). Precision and
+// paths: engine/cpu/attention.h.
 #pragma once
 
 #include <Eigen/Core>
@@ -74,6 +75,22 @@ struct KeyRun {
   int64_t j0 = 0, nk = 0;
 };
 
+// The keys of one softmax step: runs (segments) side by side in the score columns, segment t
+// in columns [col[t], col[t] + seg[t].nk). No segment crosses a multiple of kTk (the packed
+// bf16 tiles); every segment but the last holds a multiple of 32 keys (the bf16 kernels compute
+// 32 columns at a time).
+struct KeyTile {
+  static constexpr int kMaxSegments = 8;
+  KeyRun seg[kMaxSegments];
+  int64_t col[kMaxSegments] = {};
+  int n = 0;
+  int64_t width = 0;  // columns in use
+};
+
+// Packs runs (each inside one kTk tile, as AppendRun makes them) into as few tiles as the
+// rules above allow, in order; runs are split at multiples of 32 keys from their start.
+std::vector<KeyTile> MakeTiles(const std::vector<KeyRun>& runs);
+
 // Thread-local buffers of one work item (at most kTq * G rows).
 struct Scratch {
   explicit Scratch(const Operands& P);
@@ -87,46 +104,50 @@ struct Scratch {
 
 // Loads the rows' queries and empties their state.
 void Begin(const Operands& P, Path path, const Rows& rows, Scratch& w);
-// w.s[r][j] = scale * dot(q_r, K_{j0 + j}) for j < nk; the run must not cross a multiple of kTk.
-void Scores(const Operands& P, Path path, const Rows& rows, const KeyRun& run, Scratch& w);
-// The online softmax over w.s (hidden keys: -inf) and the values of the run.
-void Accumulate(const Operands& P, Path path, const Rows& rows, const KeyRun& run, Scratch& w);
+// w.s[r][col[t] + j] = scale * dot(q_r, K_{seg[t].j0 + j}) for every segment t and j < nk.
+void Scores(const Operands& P, Path path, const Rows& rows, const KeyTile& tile, Scratch& w);
+// The online softmax over w.s (hidden keys: -inf) and the values of the tile.
+void Accumulate(const Operands& P, Path path, const Rows& rows, const KeyTile& tile, Scratch& w);
 // Writes out[i, h, :] and lse[i, h] (lse may be null) of every row: [n_q, n_heads, D] and
 // [n_q, n_heads] at query index i0 + ii.
 void Finish(const Operands& P, const Rows& rows, const Scratch& w, float* out, float* lse);
 
-// Hides keys [a, b) of the run (run-relative, clipped to [0, nk)) from query ii's rows.
-inline void HideKeys(Scratch& w, const Rows& rows, int64_t ii, int64_t nk, int64_t a, int64_t b) {
+// Hides keys [a, b) of a segment (segment-relative, clipped to [0, nk)) at column col from
+// query ii's rows.
+inline void HideKeys(Scratch& w, const Rows& rows, int64_t ii, int64_t col, int64_t nk, int64_t a,
+                     int64_t b) {
   a = a < 0 ? 0 : a;
   b = b > nk ? nk : b;
   if (a >= b) return;
   for (int64_t t = 0; t < rows.nh; ++t) {
-    float* s = w.s.data() + (ii * rows.nh + t) * kTk;
+    float* s = w.s.data() + (ii * rows.nh + t) * kTk + col;
     for (int64_t j = a; j < b; ++j) s[j] = kNegInf;
   }
 }
 
-// The causal mask of a run: hides from query ii the keys after it.
-inline void HideCausal(const Operands& P, const Rows& rows, const KeyRun& run, int64_t ii,
-                       Scratch& w) {
+// The causal mask of a segment: hides from query ii the keys after it.
+inline void HideCausal(const Operands& P, const Rows& rows, const KeyRun& seg, int64_t col,
+                       int64_t ii, Scratch& w) {
   if (!P.mask.causal) return;
-  const int64_t first_hidden = P.mask.q_offset + rows.i0 + ii - P.mask.k_offset + 1 - run.j0;
-  HideKeys(w, rows, ii, run.nk, first_hidden, run.nk);
+  const int64_t first_hidden = P.mask.q_offset + rows.i0 + ii - P.mask.k_offset + 1 - seg.j0;
+  HideKeys(w, rows, ii, col, seg.nk, first_hidden, seg.nk);
 }
 
-// One item over its runs: hide(ii, run) hides (HideKeys) what query ii does not see of the run
-// beyond the causal mask.
+// One item over its tiles: hide(ii, seg, col) hides (HideKeys) what query ii does not see of a
+// segment beyond the causal mask.
 template <typename Hide>
-void RunItem(const Operands& P, Path path, const Rows& rows, const KeyRun* runs, int64_t n_runs,
+void RunItem(const Operands& P, Path path, const Rows& rows, const std::vector<KeyTile>& tiles,
              Scratch& w, Hide&& hide, float* out, float* lse) {
   Begin(P, path, rows, w);
-  for (int64_t r = 0; r < n_runs; ++r) {
-    Scores(P, path, rows, runs[r], w);
+  for (const KeyTile& tile : tiles) {
+    Scores(P, path, rows, tile, w);
     for (int64_t ii = 0; ii < rows.nq; ++ii) {
-      HideCausal(P, rows, runs[r], ii, w);
-      hide(ii, runs[r]);
+      for (int t = 0; t < tile.n; ++t) {
+        HideCausal(P, rows, tile.seg[t], tile.col[t], ii, w);
+        hide(ii, tile.seg[t], tile.col[t]);
+      }
     }
-    Accumulate(P, path, rows, runs[r], w);
+    Accumulate(P, path, rows, tile, w);
   }
   Finish(P, rows, w, out, lse);
 }

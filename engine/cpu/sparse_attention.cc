@@ -139,27 +139,28 @@ void VisibleSpans(const HeadPattern& p, int64_t block, bool causal, int64_t qf, 
   }
 }
 
-// Hides from query ii (position qpos) the keys of the run its pattern drops.
-void HidePattern(const HeadPattern& p, int64_t block, int64_t qpos, int64_t kpos0,
-                 const tile::Rows& rows, int64_t ii, const KeyRun& run, tile::Scratch& w) {
-  const int64_t nk = run.nk;
+// Hides from query ii (position qpos) the keys of a segment (at column col) its pattern drops.
+void HidePattern(const HeadPattern& p, int64_t block, int64_t qpos, const KeyRun& seg, int64_t col,
+                 int64_t k_offset, const tile::Rows& rows, int64_t ii, tile::Scratch& w) {
+  const int64_t nk = seg.nk, kpos0 = k_offset + seg.j0;
   switch (p.kind) {
     case HeadPatternKind::kDense:
     case HeadPatternKind::kBlockEstimated:
       return;
     case HeadPatternKind::kStreamingTokens:  // hidden: sink <= kpos <= qpos - local
-      tile::HideKeys(w, rows, ii, nk, p.sink - kpos0, qpos - p.local + 1 - kpos0);
+      tile::HideKeys(w, rows, ii, col, nk, p.sink - kpos0, qpos - p.local + 1 - kpos0);
       return;
     case HeadPatternKind::kStreamingBlocks: {  // hidden: sink <= key block <= qb - local
       const int64_t qb = qpos / block;
-      tile::HideKeys(w, rows, ii, nk, p.sink * block - kpos0, (qb - p.local + 1) * block - kpos0);
+      tile::HideKeys(w, rows, ii, col, nk, p.sink * block - kpos0,
+                     (qb - p.local + 1) * block - kpos0);
       return;
     }
     case HeadPatternKind::kBlockSparse: {
       const uint8_t* row = p.mask + qpos / block * p.mask_cols;
       for (int64_t kb = kpos0 / block; kb * block < kpos0 + nk; ++kb) {
         if (kb < p.mask_cols && row[kb] != 0) continue;
-        tile::HideKeys(w, rows, ii, nk, kb * block - kpos0, (kb + 1) * block - kpos0);
+        tile::HideKeys(w, rows, ii, col, nk, kb * block - kpos0, (kb + 1) * block - kpos0);
       }
       return;
     }
@@ -185,53 +186,50 @@ std::vector<std::pair<int64_t, int64_t>> QueryTiles(int64_t n_q, int64_t q_offse
 struct Item {
   int64_t kvh = 0, group = 0, i0 = 0, nq = 0;
   std::vector<KeyRun> runs;
+  std::vector<std::vector<tile::KeyTile>> chunks;  // [n_chunks] the runs as tiles
 };
 
-}  // namespace
+// The mean of the call's keys in each key block: [kb_first, kb_last] x [D], in double.
+struct PooledKeys {
+  int64_t kb_first = 0, kb_last = -1;
+  std::vector<double> mean;  // [kb_last - kb_first + 1, D]
+};
 
-HeadPattern BlockMask::Pattern() const {
-  HeadPattern p;
-  p.kind = HeadPatternKind::kBlockSparse;
-  p.mask = bits.data();
-  p.mask_rows = rows;
-  p.mask_cols = cols;
-  return p;
-}
-
-BlockMask EstimateBlockMask(const float* q, int64_t q_pitch, int64_t n_q, const void* k, KvType kv,
-                            int64_t k_pitch, int64_t n_kv, int64_t head_dim, const AttnMask& mask,
-                            int64_t block, double density) {
-  STARATTN_REQUIRE(block > 0, "block mask estimator: block must be > 0, got {}", block);
-  STARATTN_REQUIRE(density > 0.0 && density <= 1.0,
-                   "block mask estimator: density must be in (0, 1], got {}", density);
-  STARATTN_REQUIRE(mask.q_offset >= 0 && mask.k_offset >= 0,
-                   "block mask estimator: offsets must be >= 0, got q_offset {} k_offset {}",
-                   mask.q_offset, mask.k_offset);
-  BlockMask bm;
-  if (n_q == 0) return bm;
-  const int64_t D = head_dim;
-  const int64_t qb_first = mask.q_offset / block, qb_last = (mask.q_offset + n_q - 1) / block;
-  bm.rows = qb_last + 1;
-  if (n_kv == 0) return bm;
-  const int64_t kb_first = mask.k_offset / block, kb_last = (mask.k_offset + n_kv - 1) / block;
-  bm.cols = kb_last + 1;
-  bm.bits.assign(bm.rows * bm.cols, 0);
-  // Mean-pooled keys per key block of the call: [kb_last - kb_first + 1, D].
-  const int64_t n_kb = kb_last - kb_first + 1;
-  std::vector<double> kmean(n_kb * D, 0.0);
-  std::vector<int64_t> kcount(n_kb, 0);
+PooledKeys PoolKeys(const void* k, KvType kv, int64_t k_pitch, int64_t n_kv, int64_t D,
+                    int64_t k_offset, int64_t block) {
+  PooledKeys pk;
+  if (n_kv == 0) return pk;
+  pk.kb_first = k_offset / block;
+  pk.kb_last = (k_offset + n_kv - 1) / block;
+  const int64_t n_kb = pk.kb_last - pk.kb_first + 1;
+  pk.mean.assign(n_kb * D, 0.0);
+  std::vector<int64_t> count(n_kb, 0);
   std::vector<float> row(D);
   const int64_t eb = tile::KvBytes(kv);
   for (int64_t j = 0; j < n_kv; ++j) {
-    const auto* src = static_cast<const char*>(k) + j * k_pitch * eb;
-    tile::LoadRow(src, kv, D, row.data());
-    const int64_t b = (mask.k_offset + j) / block - kb_first;
-    for (int64_t d = 0; d < D; ++d) kmean[b * D + d] += row[d];
-    ++kcount[b];
+    tile::LoadRow(static_cast<const char*>(k) + j * k_pitch * eb, kv, D, row.data());
+    const int64_t b = (k_offset + j) / block - pk.kb_first;
+    for (int64_t d = 0; d < D; ++d) pk.mean[b * D + d] += row[d];
+    ++count[b];
   }
   for (int64_t b = 0; b < n_kb; ++b) {
-    for (int64_t d = 0; d < D; ++d) kmean[b * D + d] /= static_cast<double>(kcount[b]);
+    for (int64_t d = 0; d < D; ++d) pk.mean[b * D + d] /= static_cast<double>(count[b]);
   }
+  return pk;
+}
+
+// EstimateBlockMask over keys already pooled (arguments checked).
+BlockMask EstimatePooled(const float* q, int64_t q_pitch, int64_t n_q, const PooledKeys& pk,
+                         int64_t D, const AttnMask& mask, int64_t block, double density) {
+  BlockMask bm;
+  if (n_q == 0) return bm;
+  const int64_t qb_first = mask.q_offset / block, qb_last = (mask.q_offset + n_q - 1) / block;
+  bm.rows = qb_last + 1;
+  if (pk.kb_last < pk.kb_first) return bm;
+  const int64_t kb_first = pk.kb_first, kb_last = pk.kb_last, n_kb = kb_last - kb_first + 1;
+  const std::vector<double>& kmean = pk.mean;
+  bm.cols = kb_last + 1;
+  bm.bits.assign(bm.rows * bm.cols, 0);
   std::vector<double> qmean(D), score(n_kb);
   std::vector<int64_t> order;
   for (int64_t qb = qb_first; qb <= qb_last; ++qb) {
@@ -271,6 +269,31 @@ BlockMask EstimateBlockMask(const float* q, int64_t q_pitch, int64_t n_q, const 
   return bm;
 }
 
+}  // namespace
+
+HeadPattern BlockMask::Pattern() const {
+  HeadPattern p;
+  p.kind = HeadPatternKind::kBlockSparse;
+  p.mask = bits.data();
+  p.mask_rows = rows;
+  p.mask_cols = cols;
+  return p;
+}
+
+BlockMask EstimateBlockMask(const float* q, int64_t q_pitch, int64_t n_q, const void* k, KvType kv,
+                            int64_t k_pitch, int64_t n_kv, int64_t head_dim, const AttnMask& mask,
+                            int64_t block, double density) {
+  STARATTN_REQUIRE(block > 0, "block mask estimator: block must be > 0, got {}", block);
+  STARATTN_REQUIRE(density > 0.0 && density <= 1.0,
+                   "block mask estimator: density must be in (0, 1], got {}", density);
+  STARATTN_REQUIRE(mask.q_offset >= 0 && mask.k_offset >= 0,
+                   "block mask estimator: offsets must be >= 0, got q_offset {} k_offset {}",
+                   mask.q_offset, mask.k_offset);
+  return EstimatePooled(q, q_pitch, n_q,
+                        PoolKeys(k, kv, k_pitch, n_kv, head_dim, mask.k_offset, block), head_dim,
+                        mask, block, density);
+}
+
 void SparseAttention(const float* q, const void* k, const void* v, KvType kv, const AttnShape& s,
                      const AttnMask& mask, const SparseMask& sparse, float scale, Compute compute,
                      float* out, float* lse, int64_t* scores_computed) {
@@ -283,13 +306,21 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
   // Patterns with the estimated heads resolved to their block masks.
   std::vector<HeadPattern> pats(sparse.heads, sparse.heads + s.n_heads);
   std::vector<BlockMask> estimated(s.n_heads);
+  std::vector<PooledKeys> pooled(s.n_kv_heads);  // of kv heads with estimated heads
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t kvh = 0; kvh < s.n_kv_heads; ++kvh) {
+    for (int64_t h = kvh * G; h < (kvh + 1) * G; ++h) {
+      if (pats[h].kind != HeadPatternKind::kBlockEstimated) continue;
+      pooled[kvh] = PoolKeys(static_cast<const char*>(k) + kvh * D * eb, kv, s.n_kv_heads * D,
+                             s.n_kv, D, mask.k_offset, block);
+      break;
+    }
+  }
 #pragma omp parallel for schedule(dynamic)
   for (int64_t h = 0; h < s.n_heads; ++h) {
     if (pats[h].kind != HeadPatternKind::kBlockEstimated) continue;
-    const int64_t kvh = h / G;
-    estimated[h] = EstimateBlockMask(q + h * D, s.n_heads * D, s.n_q,
-                                     static_cast<const char*>(k) + kvh * D * eb, kv,
-                                     s.n_kv_heads * D, s.n_kv, D, mask, block, pats[h].density);
+    estimated[h] = EstimatePooled(q + h * D, s.n_heads * D, s.n_q, pooled[h / G], D, mask, block,
+                                  pats[h].density);
     pats[h] = estimated[h].Pattern();
   }
 
@@ -350,11 +381,13 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
   if (P.bf16_simd) tile::PackKv(&P, &kp_all, &vp_all);
   const int64_t n_items = items.size();
   const int64_t n_chunks = tile::ChunkCount(n_items, max_keys);
-  std::vector<std::vector<std::vector<KeyRun>>> chunk_runs;
-  if (n_chunks > 1) {
-    chunk_runs.resize(n_items);
-    for (int64_t i = 0; i < n_items; ++i) {
-      chunk_runs[i] = tile::SplitRuns(items[i].runs, n_chunks, kSparseKeyGranule);
+  for (Item& it : items) {
+    if (n_chunks == 1) {
+      it.chunks.push_back(tile::MakeTiles(it.runs));
+      continue;
+    }
+    for (const auto& part : tile::SplitRuns(it.runs, n_chunks, kSparseKeyGranule)) {
+      it.chunks.push_back(tile::MakeTiles(part));
     }
   }
   tile::ChunkStates states(s, n_chunks, out, lse);
@@ -366,7 +399,6 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
     for (int64_t work = 0; work < n_items * n_chunks; ++work) {
       const Item& it = items[work / n_chunks];
       const int64_t chunk = work % n_chunks;
-      const std::vector<KeyRun>& runs = n_chunks > 1 ? chunk_runs[work / n_chunks][chunk] : it.runs;
       tile::Rows rows;
       rows.kvh = it.kvh;
       rows.i0 = it.i0;
@@ -374,10 +406,10 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
       rows.heads = group_heads.data() + group_range[it.group].first;
       rows.nh = group_range[it.group].second;
       const HeadPattern& p = pats[rows.heads[0]];
-      auto hide = [&](int64_t ii, const KeyRun& run) {
-        HidePattern(p, block, mask.q_offset + it.i0 + ii, mask.k_offset + run.j0, rows, ii, run, w);
+      auto hide = [&](int64_t ii, const KeyRun& seg, int64_t col) {
+        HidePattern(p, block, mask.q_offset + it.i0 + ii, seg, col, mask.k_offset, rows, ii, w);
       };
-      tile::RunItem(P, tile::ChoosePath(P, rows.count()), rows, runs.data(), runs.size(), w, hide,
+      tile::RunItem(P, tile::ChoosePath(P, rows.count()), rows, it.chunks[chunk], w, hide,
                     states.out(chunk), states.lse(chunk));
     }
   }

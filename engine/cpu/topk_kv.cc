@@ -116,9 +116,12 @@ void TopkKvAttention(const float* q, const void* k, const void* v, KvType kv, co
   const int64_t n_qtiles = (s.n_q + tile::kTq - 1) / tile::kTq;
   const int64_t n_items = s.n_kv_heads * n_qtiles;
   const int64_t n_chunks = tile::ChunkCount(n_items, max_rows);
-  std::vector<std::vector<std::vector<tile::KeyRun>>> chunk_runs(s.n_kv_heads);
+  // [n_kv_heads][n_chunks] tiles
+  std::vector<std::vector<std::vector<tile::KeyTile>>> chunk_tiles(s.n_kv_heads);
   for (int64_t kvh = 0; kvh < s.n_kv_heads; ++kvh) {
-    chunk_runs[kvh] = tile::SplitRuns(runs[kvh], n_chunks, 1);
+    for (const auto& part : tile::SplitRuns(runs[kvh], n_chunks, 1)) {
+      chunk_tiles[kvh].push_back(tile::MakeTiles(part));
+    }
   }
   std::vector<int64_t> heads(s.n_heads);
   std::iota(heads.begin(), heads.end(), 0);
@@ -136,10 +139,9 @@ void TopkKvAttention(const float* q, const void* k, const void* v, KvType kv, co
       rows.nq = std::min(tile::kTq, s.n_q - rows.i0);
       rows.heads = heads.data() + rows.kvh * P.G;
       rows.nh = P.G;
-      const auto& item_runs = chunk_runs[rows.kvh][chunk];
       tile::RunItem(
-          P, tile::ChoosePath(P, rows.count()), rows, item_runs.data(), item_runs.size(), w,
-          [](int64_t, const tile::KeyRun&) {}, states.out(chunk), states.lse(chunk));
+          P, tile::ChoosePath(P, rows.count()), rows, chunk_tiles[rows.kvh][chunk], w,
+          [](int64_t, const tile::KeyRun&, int64_t) {}, states.out(chunk), states.lse(chunk));
     }
   }
   states.Merge();
