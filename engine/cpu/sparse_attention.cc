@@ -16,6 +16,10 @@ namespace {
 using tile::KeyRun;
 
 constexpr HeadPatternKind kLastKind = HeadPatternKind::kBlockEstimated;
+// Scratch holds tile::kTq queries per head; the bf16 kernels take keys 32 at a time and the
+// packed tiles are kTk keys.
+static_assert(kSparseQueryTile <= tile::kTq);
+static_assert(kSparseKeyGranule % 32 == 0 && tile::kTk % kSparseKeyGranule == 0);
 
 const char* KindName(HeadPatternKind kind) {
   switch (kind) {
