@@ -18,7 +18,7 @@ using tile::KeyRun;
 constexpr HeadPatternKind kLastKind = HeadPatternKind::kBlockEstimated;
 // Scratch holds tile::kTq queries per head; the bf16 kernels take keys 32 at a time and the
 // packed tiles are kTk keys.
-static_assert(kSparseQueryTile <= tile::kTq);
+static_assert(kSparseQueryTile == tile::kTq);
 static_assert(kSparseKeyGranule % 32 == 0 && tile::kTk % kSparseKeyGranule == 0);
 
 const char* KindName(HeadPatternKind kind) {
@@ -171,14 +171,15 @@ void HidePattern(const HeadPattern& p, int64_t block, int64_t qpos, const KeyRun
   }
 }
 
-// Query tiles: [i0, i0 + nq) cut at absolute block boundaries, then into kSparseQueryTile.
-std::vector<std::pair<int64_t, int64_t>> QueryTiles(int64_t n_q, int64_t q_offset, int64_t block) {
+// Query tiles: [i0, i0 + nq) cut at absolute block boundaries, then into at most tile_len.
+std::vector<std::pair<int64_t, int64_t>> QueryTiles(int64_t n_q, int64_t q_offset, int64_t block,
+                                                    int64_t tile_len) {
   std::vector<std::pair<int64_t, int64_t>> tiles;
   int64_t i = 0;
   while (i < n_q) {
     const int64_t block_end = ((q_offset + i) / block + 1) * block - q_offset;
     for (int64_t e = std::min(n_q, block_end); i < e;) {
-      const int64_t nq = std::min(kSparseQueryTile, e - i);
+      const int64_t nq = std::min(tile_len, e - i);
       tiles.emplace_back(i, nq);
       i += nq;
     }
@@ -275,6 +276,10 @@ BlockMask EstimatePooled(const float* q, int64_t q_pitch, int64_t n_q, const Poo
 
 }  // namespace
 
+int64_t SparseQueryTile(int64_t heads_per_kv_head, int64_t group_heads) {
+  return kSparseQueryTile * std::max<int64_t>(1, heads_per_kv_head / group_heads);
+}
+
 HeadPattern BlockMask::Pattern() const {
   HeadPattern p;
   p.kind = HeadPatternKind::kBlockSparse;
@@ -350,14 +355,14 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
   }
 
   // Items and their granule runs.
-  const auto qtiles = QueryTiles(s.n_q, mask.q_offset, block);
   std::vector<Item> items;
   std::vector<std::pair<int64_t, int64_t>> spans;
   int64_t max_keys = 0;
   for (int64_t kvh = 0; kvh < s.n_kv_heads; ++kvh) {
     for (int64_t grp = kv_groups[kvh]; grp < kv_groups[kvh + 1]; ++grp) {
       const HeadPattern& p = pats[group_heads[group_range[grp].first]];
-      for (const auto& [i0, nq] : qtiles) {
+      const int64_t nh = group_range[grp].second;
+      for (const auto& [i0, nq] : QueryTiles(s.n_q, mask.q_offset, block, SparseQueryTile(G, nh))) {
         Item it{kvh, grp, i0, nq, {}};
         spans.clear();
         VisibleSpans(p, block, mask.causal, mask.q_offset + i0, mask.q_offset + i0 + nq - 1,
@@ -374,7 +379,7 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
           covered = gb;
         }
         max_keys = std::max(max_keys, keys);
-        if (scores_computed != nullptr) *scores_computed += nq * group_range[grp].second * keys;
+        if (scores_computed != nullptr) *scores_computed += nq * nh * keys;
         items.push_back(std::move(it));
       }
     }

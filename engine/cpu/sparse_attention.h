@@ -4,15 +4,16 @@
 // visibility conventions, result (the attention state {out, lse}; a row with no visible key:
 // out 0, lse -inf) and precision (Compute) as cpu::Attention.
 //
-// Work and what is skipped: the queries are cut at absolute block boundaries (multiples of
-// sparse.block) and then into tiles of at most 32 queries from each piece's start; the keys are
-// grouped in granules of 32 consecutive keys from the call's first key (key index 0, 32, ...).
-// For each (query tile, query head) the kernel computes the scores of every key of each
-// granule in which some query of the tile sees some key under the head's pattern and the
-// causal mask; every other granule is skipped. `scores_computed` counts exactly those
-// (query, query head, key) pairs: sum over (tile, head) of |tile| x keys in the computed
-// granules (hidden keys inside computed granules included; granules end at n_kv).
-// Heads of a kv head with the same pattern share their K/V tiles.
+// Work and what is skipped: the heads of a kv head with equal patterns (same kind and
+// parameters, the same mask pointer; kBlockEstimated heads each alone) form a group and share
+// their K/V tiles. A group's queries are cut at absolute block boundaries (multiples of
+// sparse.block) and then, from each piece's start, into tiles of SparseQueryTile(G, group size)
+// queries (the last one shorter); the keys are grouped in granules of 32 consecutive keys from the
+// call's first key (key index 0, 32, ...). For each (query tile, head) the kernel computes the
+// scores of every key of each granule in which some query of the tile sees some key under the
+// head's pattern and the causal mask; every other granule is skipped. `scores_computed` counts
+// exactly those (query, query head, key) pairs: sum over (tile, head) of |tile| x keys in the
+// computed granules (hidden keys inside computed granules included; granules end at n_kv).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,11 @@ namespace starattn::cpu {
 
 // Keys per granule (see above).
 constexpr int64_t kSparseKeyGranule = 32;
-// Queries per tile (at most; see above).
+// Queries per tile of a group of group_heads of the heads_per_kv_head (G) heads of a kv head:
+// kSparseQueryTile x floor(G / group_heads), so that an item holds up to 32 x G rows as the
+// dense kernel's do (G = 3: 96 queries for one head alone, 32 for two or three).
 constexpr int64_t kSparseQueryTile = 32;
+int64_t SparseQueryTile(int64_t heads_per_kv_head, int64_t group_heads);
 
 //   q: [n_q, n_heads, head_dim] fp32     k, v: [n_kv, n_kv_heads, head_dim] (kv)
 //   out: [n_q, n_heads, head_dim] fp32   lse: [n_q, n_heads] fp32 or null
