@@ -339,9 +339,8 @@ void BM_SparseAttention(benchmark::State& state) {
   }
   const double dense_scores = 0.5 * double(L) * (L + 1) * in.s.n_heads;
   state.counters["scores"] = computed / dense_scores;
-  state.counters["GFLOPS"] = benchmark::Counter(4.0 * in.s.head_dim * computed * 1e-9 *
-                                                    state.iterations(),
-                                                benchmark::Counter::kIsRate);
+  state.counters["GFLOPS"] = benchmark::Counter(
+      4.0 * in.s.head_dim * computed * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
   state.SetLabel(std::string(name) + (prec == 0 ? ", f32" : ", bf16 kv, bf16 compute"));
 }
 BENCHMARK(BM_SparseAttention)
@@ -364,10 +363,9 @@ void BM_TopkKvDecode(benchmark::State& state) {
   for (int64_t b = 0; b < layout.n_context_blocks; ++b) {
     for (int64_t h = 0; h < in.s.n_kv_heads; ++h) {
       const int64_t e = ((layout.sink + b * layout.block) * in.s.n_kv_heads + h) * D;
-      starattn::cpu::BlockMinMax(static_cast<const char*>(in.kp()) + e * eb, in.kv(),
-                                 in.s.n_kv_heads * D, layout.block, D,
-                                 kmin.data() + (b * in.s.n_kv_heads + h) * D,
-                                 kmax.data() + (b * in.s.n_kv_heads + h) * D);
+      starattn::cpu::BlockMinMax(
+          static_cast<const char*>(in.kp()) + e * eb, in.kv(), in.s.n_kv_heads * D, layout.block, D,
+          kmin.data() + (b * in.s.n_kv_heads + h) * D, kmax.data() + (b * in.s.n_kv_heads + h) * D);
     }
   }
   starattn::cpu::TopkKvTraffic traffic;
