@@ -27,6 +27,8 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/qmatmul.h"
+#include "engine/cpu/sparse_attention.h"
+#include "engine/cpu/topk_kv.h"
 #include "engine/dist/communicator.h"
 #include "engine/io/dequant.h"
 #include "engine/io/gguf.h"
@@ -289,6 +291,129 @@ BENCHMARK(BM_Attention)
     ->ArgsProduct({{1024, 4096, 8192}, {1}, {1}, {0, 1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// Sparse attention (issue 14) in the default model's shape, causal prefill of L tokens, beside
+// BM_Attention's dense numbers. `pattern`: 0 every head dense (through SparseAttention), 1 token
+// streaming 64 + 256, 2 block streaming 1 + 3 blocks of 128, 3 block-sparse estimated at 0.25
+// density (blocks of 128). `prec` as BM_Attention (0 fp32, 1 bf16 K/V and bf16 compute).
+// `scores` = scores computed / those of dense causal attention.
+struct SparseBenchInputs {
+  SparseBenchInputs(int64_t n_q, int64_t n_kv, int64_t prec) {
+    s.n_q = n_q;
+    s.n_kv = n_kv;
+    s.n_heads = 9;
+    s.n_kv_heads = 3;
+    s.head_dim = 64;
+    mask.q_offset = n_kv - n_q;
+    q = RandomFloats(s.n_q * s.n_heads * s.head_dim, 3);
+    k = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 4);
+    v = RandomFloats(s.n_kv * s.n_kv_heads * s.head_dim, 5);
+    bf16 = prec != 0;
+    k16.resize(k.size());
+    v16.resize(v.size());
+    starattn::cpu::FloatToBf16(k.data(), k.size(), k16.data());
+    starattn::cpu::FloatToBf16(v.data(), v.size(), v16.data());
+    out.resize(q.size());
+    lse.resize(s.n_q * s.n_heads);
+  }
+  starattn::cpu::KvType kv() const {
+    return bf16 ? starattn::cpu::KvType::kBf16 : starattn::cpu::KvType::kF32;
+  }
+  const void* kp() const { return bf16 ? static_cast<const void*>(k16.data()) : k.data(); }
+  const void* vp() const { return bf16 ? static_cast<const void*>(v16.data()) : v.data(); }
+  starattn::AttnShape s;
+  starattn::AttnMask mask;
+  bool bf16 = false;
+  std::vector<float> q, k, v, out, lse;
+  std::vector<uint16_t> k16, v16;
+};
+
+void BM_SparseAttention(benchmark::State& state) {
+  const int64_t L = state.range(0), pattern = state.range(1), prec = state.range(2);
+  SparseBenchInputs in(L, L, prec);
+  starattn::HeadPattern p;
+  const char* name = "dense";
+  switch (pattern) {
+    case 1:
+      p.kind = starattn::HeadPatternKind::kStreamingTokens;
+      p.sink = 64;
+      p.local = 256;
+      name = "streaming tokens 64+256";
+      break;
+    case 2:
+      p.kind = starattn::HeadPatternKind::kStreamingBlocks;
+      p.sink = 1;
+      p.local = 3;
+      name = "streaming blocks 1+3";
+      break;
+    case 3:
+      p.kind = starattn::HeadPatternKind::kBlockEstimated;
+      p.density = 0.25;
+      name = "block-sparse estimated 0.25";
+      break;
+    default:
+      break;
+  }
+  const std::vector<starattn::HeadPattern> heads(in.s.n_heads, p);
+  const starattn::SparseMask sparse{128, heads.data()};
+  const auto compute = prec == 1 ? starattn::cpu::Compute::kBf16 : starattn::cpu::Compute::kF32;
+  int64_t computed = 0;
+  for (auto _ : state) {
+    starattn::cpu::SparseAttention(in.q.data(), in.kp(), in.vp(), in.kv(), in.s, in.mask, sparse,
+                                   0.125f, compute, in.out.data(), in.lse.data(), &computed);
+    benchmark::DoNotOptimize(in.out.data());
+    benchmark::ClobberMemory();
+  }
+  const double dense_scores = 0.5 * double(L) * (L + 1) * in.s.n_heads;
+  state.counters["scores"] = computed / dense_scores;
+  state.counters["GFLOPS"] = benchmark::Counter(
+      4.0 * in.s.head_dim * computed * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(name) + (prec == 0 ? ", f32" : ", bf16 kv, bf16 compute"));
+}
+BENCHMARK(BM_SparseAttention)
+    ->ArgNames({"L", "pattern", "prec"})
+    ->ArgsProduct({{4096, 8192}, {0, 1, 2, 3}, {0, 1}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Top-k KV decoding (issue 14): one query after L cached tokens, sink 64, blocks of 128, the
+// last 256 + (L - 64) % 128 rows as recency, top-k = 25% of the context blocks (`top_pct` 100:
+// every block). `kv_bytes` = K/V bytes read / those of dense decoding (summaries included).
+void BM_TopkKvDecode(benchmark::State& state) {
+  const int64_t L = state.range(0), top_pct = state.range(1), prec = state.range(2);
+  SparseBenchInputs in(1, L, prec);
+  starattn::cpu::TopkKvLayout layout{64, 128, (L - 64 - 256) / 128};
+  const int64_t top_k = (layout.n_context_blocks * top_pct + 99) / 100;
+  const int64_t D = in.s.head_dim;
+  std::vector<float> kmin(layout.n_context_blocks * in.s.n_kv_heads * D), kmax(kmin.size());
+  const int64_t eb = in.bf16 ? 2 : 4;
+  for (int64_t b = 0; b < layout.n_context_blocks; ++b) {
+    for (int64_t h = 0; h < in.s.n_kv_heads; ++h) {
+      const int64_t e = ((layout.sink + b * layout.block) * in.s.n_kv_heads + h) * D;
+      starattn::cpu::BlockMinMax(
+          static_cast<const char*>(in.kp()) + e * eb, in.kv(), in.s.n_kv_heads * D, layout.block, D,
+          kmin.data() + (b * in.s.n_kv_heads + h) * D, kmax.data() + (b * in.s.n_kv_heads + h) * D);
+    }
+  }
+  starattn::cpu::TopkKvTraffic traffic;
+  for (auto _ : state) {
+    starattn::cpu::TopkKvAttention(in.q.data(), in.kp(), in.vp(), in.kv(), in.s, in.mask, layout,
+                                   kmin.data(), kmax.data(), top_k, 0.125f, in.out.data(),
+                                   in.lse.data(), &traffic, nullptr);
+    benchmark::DoNotOptimize(in.out.data());
+    benchmark::ClobberMemory();
+  }
+  const double dense_bytes = double(L) * in.s.n_kv_heads * D * eb * 2;
+  state.counters["kv_bytes"] = (traffic.kv_bytes + traffic.summary_bytes) / dense_bytes;
+  state.counters["top_k"] = top_k;
+  state.SetLabel(in.bf16 ? "bf16 kv" : "f32 kv");
+}
+BENCHMARK(BM_TopkKvDecode)
+    ->ArgNames({"L", "top_pct", "prec"})
+    ->ArgsProduct({{4096, 8192}, {25, 100}, {0, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------------------------
 // MergeStates: n_states states of n_rows x 64 (rows = tokens x 9 heads). Bytes = every state

@@ -11,13 +11,16 @@
 #include <vector>
 
 #include "engine/common/testing.h"
+#include "engine/cpu/attention_testing.h"
 #include "engine/cpu/ops_ref.h"
 
 namespace starattn::cpu {
 namespace {
 
+using attn_testing::ForEachPrecision;
+using attn_testing::NoAvx512Bf16;
+using attn_testing::Precision;
 using testing::AllClose;
-using testing::kBf16Attention;
 using testing::kFp32Reduction;
 using testing::Rng;
 using testing::SeedTrace;
@@ -99,46 +102,6 @@ INSTANTIATE_TEST_SUITE_P(
         AttnCase{1, 1024, 2, 1, 64, true, 0, 100},     // decode, every key hidden
         AttnCase{3, 4096, 8, 1, 128, false, 0, 0}));   // non-causal, 4K keys, MQA
 
-// Values as K/V of type `kv` hold them, back in fp32.
-std::vector<float> Stored(const std::vector<float>& x, KvType kv, std::vector<uint16_t>* bits) {
-  std::vector<float> y(x.size());
-  bits->resize(x.size());
-  switch (kv) {
-    case KvType::kF32:
-      return x;
-    case KvType::kBf16:
-      FloatToBf16(x.data(), x.size(), bits->data());
-      Bf16ToFloat(bits->data(), x.size(), y.data());
-      return y;
-    case KvType::kF16:
-      FloatToHalf(x.data(), x.size(), bits->data());
-      HalfToFloat(bits->data(), x.size(), y.data());
-      return y;
-  }
-  return y;
-}
-
-std::vector<float> RoundBf16(const std::vector<float>& x) {
-  std::vector<uint16_t> b(x.size());
-  std::vector<float> y(x.size());
-  FloatToBf16(x.data(), x.size(), b.data());
-  Bf16ToFloat(b.data(), x.size(), y.data());
-  return y;
-}
-
-const char* Name(KvType kv) {
-  return kv == KvType::kF32 ? "f32" : kv == KvType::kF16 ? "f16" : "bf16";
-}
-
-// Sets STARATTN_NO_AVX512BF16 for its lifetime.
-class NoAvx512Bf16 {
- public:
-  explicit NoAvx512Bf16(bool on) {
-    if (on) setenv("STARATTN_NO_AVX512BF16", "1", 1);
-  }
-  ~NoAvx512Bf16() { unsetenv("STARATTN_NO_AVX512BF16"); }
-};
-
 // K/V in f32, f16 or bf16, fp32 or bf16 arithmetic, the AVX512-BF16 kernels on or forced off:
 // against the oracle on the operands as the kernel sees them (K/V as stored; where the bf16
 // kernels run, q, K, V rounded to bf16). They also round the softmax probabilities:
@@ -157,37 +120,20 @@ TEST_P(MixedAttentionTest, MatchesOracle) {
   const auto v = rng.UniformVector(c.n_kv * c.n_kv_heads * c.head_dim, -1, 1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const int saved_threads = omp_get_max_threads();
-  for (KvType kv : {KvType::kF32, KvType::kF16, KvType::kBf16}) {
-    std::vector<uint16_t> kbits, vbits;
-    const auto ks = Stored(k, kv, &kbits), vs = Stored(v, kv, &vbits);
-    const void* kp = kv == KvType::kF32 ? static_cast<const void*>(k.data()) : kbits.data();
-    const void* vp = kv == KvType::kF32 ? static_cast<const void*>(v.data()) : vbits.data();
-    for (Compute compute : {Compute::kF32, Compute::kBf16}) {
-      for (bool forced_off : {false, true}) {
-        if (compute == Compute::kF32 && forced_off) continue;
-        NoAvx512Bf16 guard(forced_off);
-        const bool bf16 = UsesBf16Kernels(s, compute);
-        const auto qo = bf16 ? RoundBf16(q) : q;
-        const auto ko = bf16 ? RoundBf16(ks) : ks;
-        const auto vo = bf16 ? RoundBf16(vs) : vs;
-        std::vector<float> out_ref(q.size()), lse_ref(c.n_q * c.n_heads);
-        ref::Attention(qo.data(), ko.data(), vo.data(), s, m, scale, out_ref.data(),
-                       lse_ref.data());
-        for (int threads : {1, 4}) {
-          SCOPED_TRACE(std::string("kv ") + Name(kv) + ", compute " +
-                       std::string(ComputeName(compute)) + (forced_off ? ", AVX512-BF16 off" : "") +
-                       (bf16 ? ", bf16 kernels" : ", fp32 kernel") + ", threads " +
-                       std::to_string(threads));
-          omp_set_num_threads(threads);
-          std::vector<float> out(q.size(), std::nanf("")), lse(c.n_q * c.n_heads, std::nanf(""));
-          Attention(q.data(), kp, vp, kv, s, m, scale, compute, out.data(), lse.data());
-          const testing::Tolerance tol = bf16 ? kBf16Attention : kFp32Reduction;
-          AllClose(out, out_ref, tol, "attention out");
-          AllClose(lse, lse_ref, tol, "attention lse");
-        }
-      }
+  ForEachPrecision(s, q, k, v, [&](const Precision& p) {
+    std::vector<float> out_ref(q.size()), lse_ref(c.n_q * c.n_heads);
+    ref::Attention(p.q_ref.data(), p.k_ref.data(), p.v_ref.data(), s, m, scale, out_ref.data(),
+                   lse_ref.data());
+    for (int threads : {1, 4}) {
+      SCOPED_TRACE(p.name + ", threads " + std::to_string(threads));
+      omp_set_num_threads(threads);
+      std::vector<float> out(q.size(), std::nanf("")), lse(c.n_q * c.n_heads, std::nanf(""));
+      Attention(q.data(), p.k.data(), p.v.data(), p.kv, s, m, scale, p.compute, out.data(),
+                lse.data());
+      AllClose(out, out_ref, p.tol, "attention out");
+      AllClose(lse, lse_ref, p.tol, "attention lse");
     }
-  }
+  });
   omp_set_num_threads(saved_threads);
 }
 

@@ -72,6 +72,17 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
 
 void Attention(const float* q, const float* k, const float* v, const AttentionShape& s,
                const AttentionMask& mask, float scale, float* out, float* lse) {
+  MaskedAttention(
+      q, k, v, s,
+      [&](int64_t i, int64_t, int64_t j) {
+        return !mask.causal || mask.k_offset + j <= mask.q_offset + i;
+      },
+      scale, out, lse);
+}
+
+void MaskedAttention(const float* q, const float* k, const float* v, const AttentionShape& s,
+                     const std::function<bool(int64_t, int64_t, int64_t)>& visible, float scale,
+                     float* out, float* lse) {
   const int64_t D = s.head_dim;
   const int64_t G = s.n_heads / s.n_kv_heads;
   std::vector<double> scores(s.n_kv);
@@ -81,8 +92,7 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
       const float* qi = q + (i * s.n_heads + h) * D;
       double mx = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < s.n_kv; ++j) {
-        const bool visible = !mask.causal || mask.k_offset + j <= mask.q_offset + i;
-        if (!visible) {
+        if (!visible(i, h, j)) {
           scores[j] = -std::numeric_limits<double>::infinity();
           continue;
         }
@@ -99,12 +109,13 @@ void Attention(const float* q, const float* k, const float* v, const AttentionSh
         continue;
       }
       double sum = 0.0;
-      for (int64_t j = 0; j < s.n_kv; ++j) sum += std::exp(scores[j] - mx);
+      for (int64_t j = 0; j < s.n_kv; ++j) {
+        scores[j] = std::exp(scores[j] - mx);  // the unnormalised probability
+        sum += scores[j];
+      }
       for (int64_t d = 0; d < D; ++d) {
         double acc = 0.0;
-        for (int64_t j = 0; j < s.n_kv; ++j) {
-          acc += std::exp(scores[j] - mx) * v[(j * s.n_kv_heads + kvh) * D + d];
-        }
+        for (int64_t j = 0; j < s.n_kv; ++j) acc += scores[j] * v[(j * s.n_kv_heads + kvh) * D + d];
         oi[d] = static_cast<float>(acc / sum);
       }
       if (lse != nullptr) lse[i * s.n_heads + h] = static_cast<float>(mx + std::log(sum));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/cpu/ops.h"
@@ -23,5 +24,10 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
 // Materialises every score, softmax in double.
 void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,
                const AttentionMask& mask, float scale, float* out, float* lse);
+// Attention over the keys visible(i, h, j) keeps (query i, query head h, key j), in double; a
+// row with no visible key: out 0, lse -inf. Layouts as Attention.
+void MaskedAttention(const float* q, const float* k, const float* v, const AttentionShape& shape,
+                     const std::function<bool(int64_t, int64_t, int64_t)>& visible, float scale,
+                     float* out, float* lse);
 
 }  // namespace starattn::cpu::ref
