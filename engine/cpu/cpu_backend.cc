@@ -88,6 +88,7 @@ class CpuWeights {
           j.dst->w.SetRows(r0, n, rows);
         });
         j.dst->q = j.src->Blocks32();
+        j.dst->q.PackHalfScales();  // exact for GGUF's Q4_0/1, Q5_0/1, Q8_0: fewer bytes
         j.dst->bias = j.bias;
       } catch (...) {
         errors[i] = std::current_exception();

@@ -30,9 +30,13 @@ void RunQuants(const int8_t* q, int64_t b, __m512* lo, __m512* hi) {
 }
 #endif
 
-// sum_b scale[b] * dot(quants of run b, x[32 b .. 32 b + 31]) over n_runs runs.
-template <int kBits>
-float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t n_runs) {
+inline float ToFloat(float x) { return x; }
+inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
+// sum_b scale[b] * dot(quants of run b, x[32 b .. 32 b + 31]) over n_runs runs; scales in fp32
+// or IEEE half (S = float or uint16_t).
+template <int kBits, typename S>
+float ScaledRunDots(const int8_t* q, const S* scale, const float* x, int64_t n_runs) {
 #if defined(__AVX512F__)
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t b = 0;
@@ -45,8 +49,8 @@ float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t
     __m512 tb = _mm512_mul_ps(qb0, _mm512_loadu_ps(xa + 32));
     ta = _mm512_fmadd_ps(qa1, _mm512_loadu_ps(xa + 16), ta);
     tb = _mm512_fmadd_ps(qb1, _mm512_loadu_ps(xa + 48), tb);
-    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), ta, acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b + 1]), tb, acc1);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ToFloat(scale[b])), ta, acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(ToFloat(scale[b + 1])), tb, acc1);
   }
   if (b < n_runs) {
     const float* xa = x + b * kRun;
@@ -54,7 +58,7 @@ float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t
     RunQuants<kBits>(q, b, &q0, &q1);
     __m512 t = _mm512_mul_ps(q0, _mm512_loadu_ps(xa));
     t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xa + 16), t);
-    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(scale[b]), t, acc0);
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ToFloat(scale[b])), t, acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 #else
@@ -71,7 +75,7 @@ float ScaledRunDots(const int8_t* q, const float* scale, const float* x, int64_t
       }
       t += static_cast<float>(v) * x[b * kRun + i];
     }
-    acc += scale[b] * t;
+    acc += ToFloat(scale[b]) * t;
   }
   return acc;
 #endif
@@ -84,11 +88,40 @@ float Dot(const float* a, const float* b, int64_t n) {
   return acc;
 }
 
+// Half offsets are widened first, so both forms sum the same fp32 values in the same order.
+float Dot(const uint16_t* a, const float* b, int64_t n) {
+  float buf[512];
+  float acc = 0.0f;
+  for (int64_t i0 = 0; i0 < n; i0 += 512) {
+    const int64_t m = std::min<int64_t>(512, n - i0);
+    for (int64_t i = 0; i < m; ++i) buf[i] = ToFloat(a[i0 + i]);
+    acc += Dot(buf, b + i0, m);
+  }
+  return acc;
+}
+
+template <typename S>
+void QMatMulRows(const float* x, int64_t n, const QMatrix& w, const S* scale, const S* offset,
+                 const float* xsum, const float* bias, float* y) {
+  const int64_t runs = w.cols / kRun;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const int8_t* qr = w.q.data() + r * w.cols * w.bits / 8;
+    const S* sr = scale + r * runs;
+    for (int64_t t = 0; t < n; ++t) {
+      float v = w.bits == 4 ? ScaledRunDots<4>(qr, sr, x + t * w.cols, runs)
+                            : ScaledRunDots<8>(qr, sr, x + t * w.cols, runs);
+      if (offset != nullptr) v += Dot(offset + r * runs, xsum + t * runs, runs);
+      y[t * w.rows + r] = bias != nullptr ? v + bias[r] : v;
+    }
+  }
+}
+
 }  // namespace
 
 void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, float* y) {
   const int64_t runs = w.cols / kRun;
-  const bool has_offset = !w.offset.empty();
+  const bool has_offset = w.has_offset();
   // Per-run sums of x: the offsets multiply them.   xsum: [n, runs]
   std::vector<float> xsum(has_offset ? static_cast<size_t>(n * runs) : 0);
   for (int64_t t = 0; has_offset && t < n; ++t) {
@@ -98,16 +131,12 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
       xsum[t * runs + b] = s;
     }
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < w.rows; ++r) {
-    const int8_t* qr = w.q.data() + r * w.cols * w.bits / 8;
-    const float* sr = w.scale.data() + r * runs;
-    for (int64_t t = 0; t < n; ++t) {
-      float v = w.bits == 4 ? ScaledRunDots<4>(qr, sr, x + t * w.cols, runs)
-                            : ScaledRunDots<8>(qr, sr, x + t * w.cols, runs);
-      if (has_offset) v += Dot(w.offset.data() + r * runs, xsum.data() + t * runs, runs);
-      y[t * w.rows + r] = bias != nullptr ? v + bias[r] : v;
-    }
+  if (w.half_scales()) {
+    QMatMulRows<uint16_t>(x, n, w, w.scale_h.data(), has_offset ? w.offset_h.data() : nullptr,
+                          xsum.data(), bias, y);
+  } else {
+    QMatMulRows<float>(x, n, w, w.scale.data(), has_offset ? w.offset.data() : nullptr,
+                       xsum.data(), bias, y);
   }
 }
 

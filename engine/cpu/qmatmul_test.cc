@@ -2,6 +2,7 @@
 #include "engine/cpu/qmatmul.h"
 
 #include <gtest/gtest.h>
+#include <immintrin.h>
 
 #include <tuple>
 
@@ -16,6 +17,9 @@ using testing::AllClose;
 using testing::kFp32Reduction;
 using testing::Rng;
 using testing::SeedTrace;
+
+// x rounded to IEEE half (as GGUF stores block scales).
+float HalfRound(float x) { return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT)); }
 
 // Random weights: q over the whole int8 range, positive scales, offsets unless symmetric.
 QMatrix RandomQMatrix(Rng& rng, int64_t rows, int64_t cols, bool with_offsets) {
@@ -84,6 +88,38 @@ TEST(QMatMulTest, NibblesEqualInt8Form) {
     for (size_t i = 0; i < y8.size(); ++i) ASSERT_EQ(y4[i], y8[i]) << i;
     AllClose(y4, want, kFp32Reduction, "QMatMul 4-bit");
   }
+}
+
+// Scales and offsets in IEEE half (when exact) give bit-identical results to fp32 storage, in
+// both quant forms; a scale half cannot hold leaves the matrix unchanged.
+TEST(QMatMulTest, HalfScalesEqualFloatScales) {
+  const uint64_t seed = 7700;
+  SCOPED_TRACE(SeedTrace(seed));
+  Rng rng(seed);
+  for (bool nibbles : {false, true}) {
+    QMatrix w = RandomQMatrix(rng, 96, 576, /*with_offsets=*/true);
+    for (auto& q : w.q) q = static_cast<int8_t>(rng.NextU64() % 16);
+    for (auto& v : w.scale) v = HalfRound(v);
+    for (auto& v : w.offset) v = HalfRound(v);
+    if (nibbles) {
+      ASSERT_TRUE(w.PackNibbles());
+    }
+    QMatrix h = w;
+    ASSERT_TRUE(h.PackHalfScales());
+    EXPECT_TRUE(h.scale.empty());
+    EXPECT_EQ(h.bytes(), w.bytes() - 2 * static_cast<int64_t>(w.scale.size() + w.offset.size()));
+    for (int64_t n : {1, 3}) {
+      const auto x = rng.UniformVector(n * 576, -1, 1);
+      std::vector<float> yf(n * 96), yh(n * 96);
+      QMatMul(x.data(), n, w, nullptr, yf.data());
+      QMatMul(x.data(), n, h, nullptr, yh.data());
+      for (size_t i = 0; i < yf.size(); ++i) ASSERT_EQ(yh[i], yf[i]) << i;
+    }
+  }
+  QMatrix odd = RandomQMatrix(rng, 2, 32, false);
+  odd.scale[0] = 1.0f + 1.0f / 4096;  // needs 13 significant bits
+  EXPECT_FALSE(odd.PackHalfScales());
+  EXPECT_FALSE(odd.half_scales());
 }
 
 TEST(QMatMulTest, PackNibblesRefusesOutOfRange) {

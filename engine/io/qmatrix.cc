@@ -1,13 +1,58 @@
 #include "engine/io/qmatrix.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 
 #include "engine/common/error.h"
+#include "engine/io/dequant.h"
 
 namespace starattn {
 
 int64_t QMatrix::bytes() const {
-  return static_cast<int64_t>(q.size() + sizeof(float) * (scale.size() + offset.size()));
+  return static_cast<int64_t>(q.size() + sizeof(float) * (scale.size() + offset.size()) +
+                              sizeof(uint16_t) * (scale_h.size() + offset_h.size()));
+}
+
+float QMatrix::Scale(int64_t b) const { return half_scales() ? HalfToFloat(scale_h[b]) : scale[b]; }
+
+float QMatrix::Offset(int64_t b) const {
+  if (!offset_h.empty()) return HalfToFloat(offset_h[b]);
+  return offset.empty() ? 0.0f : offset[b];
+}
+
+namespace {
+
+// x as IEEE half, when exactly representable (finite, normal or subnormal without loss).
+bool ExactHalf(float x, uint16_t* h) {
+#if defined(__F16C__)
+  *h = _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT);
+  return HalfToFloat(*h) == x;
+#else
+  (void)x;
+  (void)h;
+  return false;
+#endif
+}
+
+}  // namespace
+
+bool QMatrix::PackHalfScales() {
+  if (half_scales()) return true;
+  std::vector<uint16_t> s(scale.size()), o(offset.size());
+  for (size_t i = 0; i < scale.size(); ++i) {
+    if (!ExactHalf(scale[i], &s[i])) return false;
+  }
+  for (size_t i = 0; i < offset.size(); ++i) {
+    if (!ExactHalf(offset[i], &o[i])) return false;
+  }
+  scale_h = std::move(s);
+  offset_h = std::move(o);
+  scale.clear();
+  scale.shrink_to_fit();
+  offset.clear();
+  offset.shrink_to_fit();
+  return true;
 }
 
 QMatrix QMatrix::Allocate(int64_t rows, int64_t cols) {

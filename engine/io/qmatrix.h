@@ -18,7 +18,15 @@ struct QMatrix {
   std::vector<int8_t> q;      // [rows, cols] int8, or [rows, cols / 2] nibble pairs
   std::vector<float> scale;   // [rows, cols / kRun]
   std::vector<float> offset;  // [rows, cols / kRun]; empty when every offset is 0
+  // The same in IEEE half after PackHalfScales (then `scale` and `offset` are empty): GGUF's
+  // Q4_0/Q4_1/Q5_x/Q8_0 store them so, and decoding reads 20% fewer bytes.
+  std::vector<uint16_t> scale_h, offset_h;
   bool empty() const { return rows == 0; }
+  bool half_scales() const { return !scale_h.empty(); }
+  bool has_offset() const { return !offset.empty() || !offset_h.empty(); }
+  // Scale and offset of run b (flat index r * cols / kRun + run) in either form.
+  float Scale(int64_t b) const;
+  float Offset(int64_t b) const;
   int64_t bytes() const;
   // Allocates rows x cols of int8 quants; throws Error unless cols is a positive multiple of
   // kRun.
@@ -31,6 +39,9 @@ struct QMatrix {
   bool PackNibbles();
   // The quant of element (r, i) in either form.
   int Q(int64_t r, int64_t i) const;
+  // Moves scales and offsets to IEEE half when every value is exactly representable there
+  // (returns true); changes nothing otherwise.
+  bool PackHalfScales();
 };
 
 }  // namespace starattn

@@ -493,6 +493,10 @@ SampleResult RunInProcess(DeviceModel& dm, const DistConfig& cfg, std::span<cons
 }
 
 void RunHostThreads(int hosts, const std::function<void(int host)>& body) {
+  // One host runs on the calling thread: a second thread would start a second OpenMP pool, and
+  // libgomp cuts its spin-wait short when it manages more threads than there are CPUs, so the
+  // workers sleep between the many short parallel regions of decoding.
+  if (hosts == 1) return body(0);
   std::vector<std::exception_ptr> errors(hosts);
   std::vector<std::thread> threads;
   for (int h = 0; h < hosts; ++h) {

@@ -131,8 +131,8 @@ HostStats Phase1Alone(DeviceModel& dm, const DistConfig& cfg, std::span<const in
 int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
                    std::span<const int32_t> context, const ContextShare& share, KvCache& cache);
 
-// Runs body(host) for host = 0..hosts-1, each on its own thread; after all have finished,
-// rethrows the first host's exception, if any.
+// Runs body(host) for host = 0..hosts-1, each on its own thread (one host: on the calling
+// thread); after all have finished, rethrows the first host's exception, if any.
 void RunHostThreads(int hosts, const std::function<void(int host)>& body);
 
 // Phase 2 alone, for tests: the query over per-host caches that already hold context K/V (the
