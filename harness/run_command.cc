@@ -12,6 +12,7 @@
 #include "harness/cli.h"
 #include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
+#include "harness/lib/attn_options.h"
 #include "harness/lib/runner.h"
 
 namespace po = boost::program_options;
@@ -25,41 +26,25 @@ int RunRun(const std::vector<std::string>& args) {
       ("model,m", po::value<std::string>()->required(), "model: a .gguf file or a HF directory")
       ("input,i", po::value<std::string>()->required(), "input JSONL (input_context, input_query, outputs)")
       ("output,o", po::value<std::string>()->required(), "predictions JSONL (appended; resumable)")
-      ("attn", po::value<std::string>()->default_value("dense"), "attention: dense, star, ring")
-      ("hosts", po::value<int>()->default_value(1), "hosts (under mpirun: must equal the world size)")
-      ("block-size", po::value<int64_t>()->default_value(0), "star: context block size in tokens")
-      ("anchor-size", po::value<int64_t>()->default_value(-1), "star: anchor size (default: block size)")
-      ("anchor-positions", po::value<std::string>()->default_value("original"),
-       "star: original (anchor keeps ids 0..a-1) or shifted (ids just before the block)")
-      ("anchor-source", po::value<std::string>()->default_value("first"),
-       "star: first (first block), previous (the block before), none")
       ("tokens-to-generate,n", po::value<int64_t>()->default_value(128),
        "tokens to generate at most (default: each sample's tokens_to_generate field, else 128)")
       ("stop-words", po::value<std::vector<std::string>>()->multitoken(), "stop strings")
       ("limit", po::value<int64_t>()->default_value(-1), "run at most this many samples")
       ("threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")
       ("quiet,q", "no per-sample log lines");
+  AddAttentionOptions(desc);
   AddDeviceOptions(desc);
   po::variables_map vm;
   if (!ParseCommandLine(args, desc, vm,
-                        "usage: starattn run --model M --attn dense|star|ring --hosts H "
+                        "usage: starattn run --model M --attn dense|star|ring|streaming|block-sparse|topk-kv "
+                        "[--hosts H] "
                         "--input in.jsonl --output pred.jsonl")) {
     return 0;
   }
   ApplyThreadsOption(vm);
   const DeviceChoice device = DeviceFromOptions(vm);
 
-  DistConfig cfg;
-  cfg.mode = ParseAttnMode(vm["attn"].as<std::string>());
-  cfg.hosts = vm["hosts"].as<int>();
-  cfg.block_size = vm["block-size"].as<int64_t>();
-  cfg.anchor_size = vm["anchor-size"].as<int64_t>();
-  cfg.anchor_positions = ParseAnchorPositions(vm["anchor-positions"].as<std::string>());
-  cfg.anchor_source = ParseAnchorSource(vm["anchor-source"].as<std::string>());
-  if (cfg.hosts < 1) Fail("--hosts must be at least 1, got {}", cfg.hosts);
-  if (cfg.mode != AttnMode::kStar && (vm["block-size"].defaulted() == false)) {
-    Fail("--block-size applies to --attn star only");
-  }
+  const DistConfig cfg = DistConfigFromOptions(vm);
   GenerateOptions opts;
   opts.max_new_tokens = vm["tokens-to-generate"].as<int64_t>();
   if (opts.max_new_tokens < 1) Fail("--tokens-to-generate must be at least 1");

@@ -12,6 +12,8 @@
 #include "engine/cpu/attention_state.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/qmatmul.h"
+#include "engine/cpu/sparse_attention.h"
+#include "engine/cpu/topk_kv.h"
 
 namespace starattn::cpu {
 namespace {
@@ -217,6 +219,32 @@ class CpuBackend : public Backend {
                  const AttnMask& mask, float scale, void* out, float* lse) override {
     cpu::Attention(static_cast<const float*>(q), k, v, KvTypeOf(kv_), s, mask, scale, compute_,
                    static_cast<float*>(out), lse);
+  }
+  void SparseAttention(const void* q, const void* k, const void* v, const AttnShape& s,
+                       const AttnMask& mask, const SparseMask& sparse, float scale, void* out,
+                       float* lse, int64_t* scores) override {
+    int64_t computed = 0;
+    cpu::SparseAttention(static_cast<const float*>(q), k, v, KvTypeOf(kv_), s, mask, sparse, scale,
+                         compute_, static_cast<float*>(out), lse, &computed);
+    if (scores != nullptr) *scores += computed;
+  }
+  void TopkKvAttention(const void* q, const void* k, const void* v, const AttnShape& s,
+                       const AttnMask& mask, int64_t sink, int64_t block, int64_t n_context_blocks,
+                       const float* kmin, const float* kmax, int64_t top_k, float scale,
+                       void* out, float* lse, int64_t* bytes_read) override {
+    TopkKvTraffic traffic;
+    cpu::TopkKvAttention(static_cast<const float*>(q), k, v, KvTypeOf(kv_), s, mask,
+                         {sink, block, n_context_blocks}, kmin, kmax, top_k, scale,
+                         static_cast<float*>(out), lse, &traffic, nullptr);
+    if (bytes_read != nullptr) *bytes_read += traffic.kv_bytes + traffic.summary_bytes;
+  }
+  void KeyMinMax(const void* k, int64_t n_rows, float* kmin, float* kmax) override {
+    const int64_t hd = config().head_dim, kvh = config().n_kv_heads;
+    const int64_t eb = DTypeBytes(kv_);
+    for (int64_t h = 0; h < kvh; ++h) {
+      BlockMinMax(static_cast<const char*>(k) + h * hd * eb, KvTypeOf(kv_), kvh * hd, n_rows, hd,
+                  kmin + h * hd, kmax + h * hd);
+    }
   }
   void MergeStates(const void* outs, const float* lses, int64_t n_states, int64_t rows, int64_t dim,
                    void* out, float* lse) override {

@@ -260,6 +260,20 @@ class CudaBackend : public Backend {
     }
     STARATTN_CUDA_CHECK(e);
   }
+  // The sparse and streaming modes have CPU kernels only (issue 14); on the GPU they are an
+  // error, raised by the driver's first call before any output.
+  void SparseAttention(const void*, const void*, const void*, const AttnShape&, const AttnMask&,
+                       const SparseMask&, float, void*, float*, int64_t*) override {
+    Fail("--device cuda has no sparse or streaming attention kernels (use --device cpu)");
+  }
+  void TopkKvAttention(const void*, const void*, const void*, const AttnShape&, const AttnMask&,
+                       int64_t, int64_t, int64_t, const float*, const float*, int64_t, float,
+                       void*, float*, int64_t*) override {
+    Fail("--device cuda has no top-k KV attention kernel (use --device cpu)");
+  }
+  void KeyMinMax(const void*, int64_t, float*, float*) override {
+    Fail("--device cuda has no top-k KV attention kernel (use --device cpu)");
+  }
   void MergeStates(const void* outs, const float* lses, int64_t n_states, int64_t rows, int64_t dim,
                    void* out, float* lse) override {
     Dispatch16(w_.dtype(), [&](auto* tag) {

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "engine/common/attention_shape.h"
+#include "engine/common/sparse_mask.h"
 #include "engine/dist/communicator.h"
 #include "engine/model/model.h"
 
@@ -117,6 +118,23 @@ class Backend {
   //   q: act_dtype   k, v: kv_dtype   out: act_dtype   lse: fp32 or null
   virtual void Attention(const void* q, const void* k, const void* v, const AttnShape& shape,
                          const AttnMask& mask, float scale, void* out, float* lse) = 0;
+  // Attention restricted per query head by `sparse` (engine/common/sparse_mask.h); adds the
+  // (query, head, key) score pairs it computed to *scores (may be null).
+  virtual void SparseAttention(const void* q, const void* k, const void* v, const AttnShape& shape,
+                               const AttnMask& mask, const SparseMask& sparse, float scale,
+                               void* out, float* lse, int64_t* scores) = 0;
+  // Decoding with a top-k KV cache: the rows of k/v are sink [0, sink), context blocks of
+  // `block` rows, and recency after them; each step attends to sink + the top_k context blocks
+  // with the largest Quest bounds (kmin/kmax: [n_context_blocks, n_kv_heads, head_dim] fp32) +
+  // recency. Adds the K/V and summary bytes it read to *bytes_read (may be null).
+  virtual void TopkKvAttention(const void* q, const void* k, const void* v, const AttnShape& shape,
+                               const AttnMask& mask, int64_t sink, int64_t block,
+                               int64_t n_context_blocks, const float* kmin, const float* kmax,
+                               int64_t top_k, float scale, void* out, float* lse,
+                               int64_t* bytes_read) = 0;
+  // Channel-wise min and max over n_rows rows of every kv head's keys:
+  //   k: [n_rows, n_kv_heads, head_dim] (kv_dtype)   kmin, kmax: [n_kv_heads, head_dim] fp32
+  virtual void KeyMinMax(const void* k, int64_t n_rows, float* kmin, float* kmax) = 0;
   // Merges n_states states row by row (engine/cpu/attention_state.h's semantics):
   //   outs: [n_states, rows, dim] act_dtype   lses: [n_states, rows]
   //   out:  [rows, dim] act_dtype             lse:  [rows]

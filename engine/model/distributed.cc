@@ -41,6 +41,8 @@ class Phase2Attention : public LayerAttention {
       shape.n_kv = past + n;
       mask = {true, past, 0};
     }
+    CountScores(c.n_heads * (query_host ? CausalPairs(past, n) : n * past));
+    CountRead(shape.n_kv * cache_.row_bytes() * 2);
     if (H == 1) {
       be_.Attention(q, cache_.k(layer), cache_.v(layer), shape, mask, scale_, out, nullptr);
       return;
@@ -136,6 +138,7 @@ class RingAttention : public LayerAttention {
                           bk + k_row * row_bytes, bv + k_row * row_bytes,
                           {qc.len, kc.len, nh, c.n_kv_heads, hd}, {true, qc.start, kc.start},
                           scale_, part_out, part_lse);
+            CountScores(nh * qc.len * kc.len);
             if (!s.empty) {
               const int next = 1 - s.cur;
               be_.MergeStates(state_out_[ci][s.cur].data(), state_lse_[ci][s.cur].as<float>(), 2,
@@ -188,10 +191,86 @@ class RingAttention : public LayerAttention {
   Buffer state_out_[2][2], state_lse_[2][2];
 };
 
+// The prefill of the sparse and streaming modes: the new tokens' K/V are appended after the
+// cached rows, and they attend to them under the layer's per-head patterns (and causally).
+class SparseCacheAttention : public LayerAttention {
+ public:
+  SparseCacheAttention(Backend& be, KvCache& cache, const SparseSpec& spec)
+      : be_(be), cache_(cache), spec_(spec), scale_(AttentionScale(be.config())),
+        patterns_(be.config().n_heads) {}
+  void Attend(int64_t layer, int64_t n, const void* q, const void* k, const void* v,
+              void* out) override {
+    const ModelConfig& c = be_.config();
+    const int64_t past = cache_.size();
+    cache_.Write(layer, past, k, v, n);
+    const SparseMask mask = spec_.LayerMask(layer, &patterns_);
+    be_.SparseAttention(q, cache_.k(layer), cache_.v(layer),
+                        {n, past + n, c.n_heads, c.n_kv_heads, c.head_dim}, {true, past, 0}, mask,
+                        scale_, out, nullptr, scores);
+  }
+  void Finish(int64_t n) override { cache_.Resize(cache_.size() + n); }
+
+ private:
+  Backend& be_;
+  KvCache& cache_;
+  const SparseSpec& spec_;
+  float scale_;
+  std::vector<HeadPattern> patterns_;
+};
+
+// Decoding with a top-k KV cache (one host): each new token's K/V is appended; the cache's rows
+// are sink, whole context blocks and at least `recency` recent rows, and a block's min/max key
+// summary is made (per layer) when its rows leave the recency window. Each token attends to the
+// sink, its top-k context blocks and the recency rows.
+class TopkDecodeAttention : public LayerAttention {
+ public:
+  TopkDecodeAttention(Backend& be, KvCache& cache, const DistConfig& cfg)
+      : be_(be), cache_(cache), cfg_(cfg), scale_(AttentionScale(be.config())),
+        summaries_(be.config().n_layers), made_(be.config().n_layers, 0) {
+    const ModelConfig& c = be.config();
+    max_blocks_ = std::max<int64_t>(cfg.TopkContextBlocks(cache.capacity()), 1);
+    for (auto& s : summaries_) {
+      // kmin then kmax, each [max_blocks, n_kv_heads, head_dim]
+      s = be.Alloc(2 * max_blocks_ * c.n_kv_heads * c.head_dim * 4, "top-k KV block summaries");
+    }
+  }
+  void Attend(int64_t layer, int64_t n, const void* q, const void* k, const void* v,
+              void* out) override {
+    const ModelConfig& c = be_.config();
+    const int64_t past = cache_.size();
+    cache_.Write(layer, past, k, v, n);
+    const int64_t rows = past + n;
+    const int64_t blocks = cfg_.TopkContextBlocks(rows);
+    const int64_t per_block = c.n_kv_heads * c.head_dim;
+    float* kmin = summaries_[layer].as<float>();
+    float* kmax = kmin + max_blocks_ * per_block;
+    for (; made_[layer] < blocks; ++made_[layer]) {
+      const int64_t b = made_[layer];
+      be_.KeyMinMax(cache_.k_at(layer, cfg_.topk_sink + b * cfg_.topk_block), cfg_.topk_block,
+                    kmin + b * per_block, kmax + b * per_block);
+    }
+    be_.TopkKvAttention(q, cache_.k(layer), cache_.v(layer),
+                        {n, rows, c.n_heads, c.n_kv_heads, c.head_dim}, {true, past, 0},
+                        cfg_.topk_sink, cfg_.topk_block, blocks, kmin, kmax,
+                        cfg_.TopkBlocks(rows), scale_, out, nullptr, kv_read);
+    CountScores(c.n_heads * CausalPairs(past, n));
+  }
+  void Finish(int64_t n) override { cache_.Resize(cache_.size() + n); }
+
+ private:
+  Backend& be_;
+  KvCache& cache_;
+  const DistConfig& cfg_;
+  float scale_;
+  int64_t max_blocks_ = 0;
+  std::vector<Buffer> summaries_;  // per layer
+  std::vector<int64_t> made_;      // per layer: context blocks summarised so far
+};
+
 // Star phase 1 on this host: its blocks, each encoded with its anchor in a scratch cache; the
 // block's K/V are kept, the anchor's discarded. Returns the scratch cache's reserved bytes.
 int64_t StarPhase1(Transformer& t, const DistConfig& cfg, std::span<const int32_t> context,
-                   int64_t block_begin, int64_t block_end, KvCache& cache) {
+                   int64_t block_begin, int64_t block_end, KvCache& cache, int64_t* scores) {
   Backend& be = t.backend();
   const int64_t L = static_cast<int64_t>(context.size());
   const int64_t b = cfg.block_size, a = cfg.anchor();
@@ -202,6 +281,7 @@ int64_t StarPhase1(Transformer& t, const DistConfig& cfg, std::span<const int32_
     const int64_t n_anchor = StarBlockInput(cfg, context, blk, &tokens, &positions);
     scratch.Resize(0);
     CacheAttention attn(be, scratch);
+    attn.scores = scores;
     Prefill(t, tokens, positions, attn, cfg.ubatch, /*greedy=*/false);
     cache.CopyRows(scratch, n_anchor, cache.size(), len);
     cache.Resize(cache.size() + len);
@@ -219,6 +299,12 @@ std::string_view AttnModeName(AttnMode m) {
       return "star";
     case AttnMode::kRing:
       return "ring";
+    case AttnMode::kStreaming:
+      return "streaming";
+    case AttnMode::kBlockSparse:
+      return "block-sparse";
+    case AttnMode::kTopkKv:
+      return "topk-kv";
   }
   return "?";
 }
@@ -226,7 +312,21 @@ AttnMode ParseAttnMode(std::string_view s) {
   if (s == "dense") return AttnMode::kDense;
   if (s == "star") return AttnMode::kStar;
   if (s == "ring") return AttnMode::kRing;
-  Fail("unknown attention mode '{}' (dense, star, ring)", s);
+  if (s == "streaming") return AttnMode::kStreaming;
+  if (s == "block-sparse") return AttnMode::kBlockSparse;
+  if (s == "topk-kv") return AttnMode::kTopkKv;
+  Fail("unknown attention mode '{}' (dense, star, ring, streaming, block-sparse, topk-kv)", s);
+}
+
+int64_t DistConfig::TopkContextBlocks(int64_t rows) const {
+  if (topk_block <= 0) return 0;
+  return std::max<int64_t>(0, (rows - topk_sink - topk_recency) / topk_block);
+}
+
+int64_t DistConfig::TopkBlocks(int64_t rows) const {
+  const int64_t blocks = TopkContextBlocks(rows);
+  if (topk > 0) return std::min(topk, blocks);
+  return static_cast<int64_t>(std::ceil(topk_fraction * static_cast<double>(blocks) - 1e-9));
 }
 std::string_view AnchorPositionsName(AnchorPositions p) {
   return p == AnchorPositions::kOriginal ? "original" : "shifted";
@@ -279,6 +379,9 @@ ContextShare HostContextShare(const DistConfig& cfg, int64_t L, int hosts, int h
   ContextShare share;
   switch (cfg.mode) {
     case AttnMode::kDense:
+    case AttnMode::kStreaming:
+    case AttnMode::kBlockSparse:
+    case AttnMode::kTopkKv:
       share.rows = L;
       break;
     case AttnMode::kStar: {
@@ -350,6 +453,38 @@ void ValidateDistConfig(const DistConfig& cfg, int64_t L, int64_t query_len, int
              2 * cfg.hosts, L);
       }
       break;
+    case AttnMode::kStreaming:
+    case AttnMode::kBlockSparse:
+      if (cfg.hosts != 1) {
+        Fail("{} attention runs on one host, got --hosts {}", AttnModeName(cfg.mode), cfg.hosts);
+      }
+      if (cfg.sparse == nullptr) {
+        Fail("{} attention needs its patterns (--sink/--local, --density or --mask-file)",
+             AttnModeName(cfg.mode));
+      }
+      break;
+    case AttnMode::kTopkKv: {
+      if (cfg.hosts != 1) Fail("topk-kv attention runs on one host, got --hosts {}", cfg.hosts);
+      if (cfg.topk_block <= 0) Fail("--topk-block must be positive, got {}", cfg.topk_block);
+      if (cfg.topk_sink < 0) Fail("--topk-sink must be >= 0, got {}", cfg.topk_sink);
+      if (cfg.topk_recency < 0) Fail("--recency must be >= 0, got {}", cfg.topk_recency);
+      if ((cfg.topk > 0) == (cfg.topk_fraction > 0)) {
+        Fail("topk-kv needs one of --topk (blocks) or --topk-fraction, got {} and {}", cfg.topk,
+             cfg.topk_fraction);
+      }
+      if (cfg.topk < 0) Fail("--topk must be positive, got {}", cfg.topk);
+      if (cfg.topk_fraction < 0 || cfg.topk_fraction > 1) {
+        Fail("--topk-fraction must be in (0, 1], got {}", cfg.topk_fraction);
+      }
+      // The context blocks once the prompt is in the cache; decoding only adds to them.
+      const int64_t blocks = cfg.TopkContextBlocks(L + query_len);
+      if (cfg.topk > blocks) {
+        Fail("--topk {} exceeds the {} context blocks of {} tokens ({} + {} prompt tokens, sink "
+             "{}, recency {})",
+             cfg.topk, blocks, cfg.topk_block, L, query_len, cfg.topk_sink, cfg.topk_recency);
+      }
+      break;
+    }
   }
 }
 
@@ -365,17 +500,27 @@ void SetCriticalPaths(SampleResult& r) {
 }
 
 int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
-                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache) {
+                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache,
+                   int64_t* scores) {
   Backend& be = t.backend();
   const int64_t L = static_cast<int64_t>(context.size());
   switch (cfg.mode) {
-    case AttnMode::kDense: {
+    case AttnMode::kDense:
+    case AttnMode::kTopkKv: {
       CacheAttention attn(be, cache);
+      attn.scores = scores;
+      Prefill(t, context, Range(0, L), attn, cfg.ubatch, /*greedy=*/false);
+      return 0;
+    }
+    case AttnMode::kStreaming:
+    case AttnMode::kBlockSparse: {
+      SparseCacheAttention attn(be, cache, *cfg.sparse);
+      attn.scores = scores;
       Prefill(t, context, Range(0, L), attn, cfg.ubatch, /*greedy=*/false);
       return 0;
     }
     case AttnMode::kStar:
-      return StarPhase1(t, cfg, context, share.block_begin, share.block_end, cache);
+      return StarPhase1(t, cfg, context, share.block_begin, share.block_end, cache, scores);
     case AttnMode::kRing: {
       std::vector<int32_t> tokens, positions;
       for (const Chunk& ch : share.ring_chunks) {
@@ -386,6 +531,7 @@ int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
       }
       if (data == nullptr) Fail("ring's phase 1 needs the hosts' communicator");
       RingAttention ring(be, cache, *data, L);
+      ring.scores = scores;
       t.Forward(tokens, positions, ring, LogitsFor::kNone);
       return 0;
     }
@@ -412,6 +558,7 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
          host.size());
   }
   ValidateDistConfig(cfg, L, Q, opts.max_new_tokens, c.max_positions);
+  if (cfg.sparse != nullptr) cfg.sparse->Validate(c, L + Q);
   const int me = host.rank(), H = host.size();
   const bool query_host = me == H - 1;
   const ContextShare share = HostContextShare(cfg, L, H, me);
@@ -419,21 +566,34 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
   Transformer t(be);
   HostStats stats;
   stats.context_tokens = share.rows;
+  const bool sparse = cfg.mode == AttnMode::kStreaming || cfg.mode == AttnMode::kBlockSparse;
 
   // Phase 1: the context.
   const auto t0 = Clock::now();
-  const int64_t transient = Phase1Into(t, &data, cfg, context, share, cache);
+  const int64_t transient =
+      Phase1Into(t, &data, cfg, context, share, cache, &stats.prefill_scores);
   be.Synchronize();
   stats.phase1_seconds = Since(t0);
 
-  // Phase 2: the query on every host, then greedy decoding; the query host's choice is final.
+  // Phase 2: the query on every host (under the patterns in the sparse modes), then greedy
+  // decoding; the query host's choice is final.
   const auto t1 = Clock::now();
   Phase2Attention attn(be, cache, data);
+  std::unique_ptr<LayerAttention> query_attn;
+  if (sparse) query_attn = std::make_unique<SparseCacheAttention>(be, cache, *cfg.sparse);
+  LayerAttention& prefill = query_attn != nullptr ? *query_attn : attn;
+  prefill.scores = &stats.prefill_scores;
   SampleResult result;
   // The first token's logits come back whole; later tokens only as the backend's argmax.
-  result.first_logits = t.Forward(query, Range(L, Q), attn, LogitsFor::kLast);
+  result.first_logits = t.Forward(query, Range(L, Q), prefill, LogitsFor::kLast);
   stats.phase2_seconds = Since(t1);  // time to the first token's logits
+  stats.prefill_attention_seconds = t.attention_seconds();
   const auto t2 = Clock::now();
+  std::unique_ptr<LayerAttention> topk;
+  if (cfg.mode == AttnMode::kTopkKv) topk = std::make_unique<TopkDecodeAttention>(be, cache, cfg);
+  LayerAttention& decode = topk != nullptr ? *topk : attn;
+  decode.scores = nullptr;
+  decode.kv_read = &stats.decode_kv_bytes;
   const Model& m = be.model();
   result.generation = DecodeGreedy(
       ArgmaxHost(result.first_logits), m.has_tokenizer() ? &m.tokenizer() : nullptr, opts,
@@ -444,12 +604,22 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
       [&](int32_t token, int64_t index) {
         const int32_t pos = static_cast<int32_t>(L + Q + index);
         return t.ForwardGreedy(std::span<const int32_t>(&token, 1),
-                               std::span<const int32_t>(&pos, 1), attn);
+                               std::span<const int32_t>(&pos, 1), decode);
       });
   be.Synchronize();
   stats.decode_seconds = Since(t2);
+  stats.decode_attention_seconds = t.attention_seconds() - stats.prefill_attention_seconds;
   stats.kv_bytes = cache.used_bytes();
   stats.peak_kv_bytes = cache.reserved_bytes() + transient;
+
+  // What dense attention computes and reads for the same sample: causal scores over the prompt,
+  // and every cached row's K/V at each decode step (the step's own token included).
+  const int64_t T = L + Q, steps = std::max<int64_t>(0, static_cast<int64_t>(
+                                                             result.generation.tokens.size()) - 1);
+  result.dense_prefill_scores = c.n_layers * c.n_heads * CausalPairs(0, T);
+  const int64_t row_bytes = c.n_kv_heads * c.head_dim * DTypeBytes(be.kv_dtype());
+  result.dense_decode_kv_bytes =
+      c.n_layers * 2 * row_bytes * (steps * (T + 1) + steps * (steps - 1) / 2);
 
   result.hosts.resize(H);
   host.AllGather(&stats, sizeof(HostStats), result.hosts.data());
@@ -472,7 +642,7 @@ HostStats Phase1Alone(DeviceModel& dm, const DistConfig& cfg, std::span<const in
   HostStats stats;
   stats.context_tokens = share.rows;
   const auto t0 = Clock::now();
-  const int64_t transient = Phase1Into(t, nullptr, cfg, context, share, cache);
+  const int64_t transient = Phase1Into(t, nullptr, cfg, context, share, cache, nullptr);
   be->Synchronize();
   stats.phase1_seconds = Since(t0);
   stats.kv_bytes = cache.used_bytes();

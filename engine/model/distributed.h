@@ -1,4 +1,4 @@
-// One sample (context + query) across hosts, in one of three attention modes:
+// One sample (context + query) across hosts, in one of these attention modes:
 //   dense: one host, exact causal attention.
 //   star:  phase 1 encodes the context in blocks, each but the first prefixed by an anchor,
 //          blocks spread over hosts in contiguous groups, no communication; phase 2 runs the
@@ -7,6 +7,12 @@
 //          generated tokens' K/V.
 //   ring:  exact ring attention for the context with the causal load balanced (zigzag: host h
 //          holds chunks h and 2H-1-h of 2H), then phase 2 as in star.
+//   streaming, block-sparse: one host; the context and the query are prefilled under per-head
+//          sparse patterns (engine/model/sparse_spec.h: StreamingLLM sink + local windows,
+//          Block-Sparse-Attention's masks, a built-in estimator); decoding attends to every row.
+//   topk-kv: one host; dense prefill, then each decode step attends to the first `sink` rows,
+//          the top-k context blocks by their Quest bound and the `recency` last rows (engine/cpu/
+//          topk_kv.h); the cache keeps every row.
 // Written once over the Backend and Communicator interfaces (engine/model/backend.h): every
 // backend runs this driver, and every check of a configuration lives here. Every rank of the
 // communicator calls RunSample with the same inputs.
@@ -14,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,10 +30,11 @@
 #include "engine/model/forward.h"
 #include "engine/model/generate.h"
 #include "engine/model/kv_cache.h"
+#include "engine/model/sparse_spec.h"
 
 namespace starattn {
 
-enum class AttnMode { kDense, kStar, kRing };
+enum class AttnMode { kDense, kStar, kRing, kStreaming, kBlockSparse, kTopkKv };
 enum class AnchorPositions { kOriginal, kShifted };
 enum class AnchorSource { kFirst, kPrevious, kNone };
 
@@ -45,7 +53,19 @@ struct DistConfig {
   AnchorPositions anchor_positions = AnchorPositions::kOriginal;
   AnchorSource anchor_source = AnchorSource::kFirst;
   int64_t ubatch = 512;  // tokens per forward chunk in phase 1 / dense prefill
+  // streaming, block-sparse: the patterns of the prefill (context and query).
+  std::shared_ptr<const SparseSpec> sparse;
+  // topk-kv: sink rows, context blocks of topk_block rows, at least topk_recency last rows; the
+  // top topk context blocks per step, or ceil(topk_fraction x context blocks).
+  int64_t topk_sink = 0;
+  int64_t topk_block = 128;
+  int64_t topk_recency = 0;
+  int64_t topk = 0;
+  double topk_fraction = 0;
   int64_t anchor() const { return anchor_size < 0 ? block_size : anchor_size; }
+  // topk-kv: context blocks chosen per step when `rows` rows are cached (0 when none fit).
+  int64_t TopkBlocks(int64_t rows) const;
+  int64_t TopkContextBlocks(int64_t rows) const;
 };
 
 // Throws Error with a one-line message for impossible configurations: block size 0, anchor >
@@ -90,6 +110,14 @@ struct HostStats {
   int64_t context_tokens = 0;  // context rows this host holds
   int64_t kv_bytes = 0;        // K/V held at the end (all layers)
   int64_t peak_kv_bytes = 0;   // including phase 1's transient anchor/block cache
+  // Attention work, all layers: (query, query head, key) scores computed while prefilling the
+  // context and the query (star counts its anchors', ring its whole tiles, sparse modes what
+  // their kernels computed), and the K/V bytes (and top-k summaries) decoding read.
+  int64_t prefill_scores = 0;
+  int64_t decode_kv_bytes = 0;
+  // Wall time inside attention while prefilling (context and query) and decoding.
+  double prefill_attention_seconds = 0;
+  double decode_attention_seconds = 0;
 };
 
 struct SampleResult {
@@ -99,6 +127,10 @@ struct SampleResult {
   double phase1_critical_seconds = 0;  // max over hosts
   double phase2_critical_seconds = 0;
   double decode_critical_seconds = 0;
+  // What dense attention would compute for the same sample (HostStats' measures over all hosts
+  // are relative to these): causal scores of the prefill, and the K/V bytes of the decode steps.
+  int64_t dense_prefill_scores = 0;
+  int64_t dense_decode_kv_bytes = 0;
 };
 
 // Fills the critical paths from the hosts' stats: phase 1 = the slowest host's phase 1; phase 2
@@ -127,9 +159,11 @@ HostStats Phase1Alone(DeviceModel& dm, const DistConfig& cfg, std::span<const in
 
 // Phase 1 of one host for every mode: the host's context rows (`share`) into `cache` (which must
 // hold them). `data` (the hosts' communicator over backend memory) is needed by ring only.
-// Returns the transient K/V bytes (star's anchor + block scratch cache).
+// Returns the transient K/V bytes (star's anchor + block scratch cache). Adds the attention
+// scores it computed to *scores (may be null).
 int64_t Phase1Into(Transformer& t, Communicator* data, const DistConfig& cfg,
-                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache);
+                   std::span<const int32_t> context, const ContextShare& share, KvCache& cache,
+                   int64_t* scores = nullptr);
 
 // Runs body(host) for host = 0..hosts-1, each on its own thread (one host: on the calling
 // thread); after all have finished, rethrows the first host's exception, if any.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -105,6 +106,26 @@ class RecordingBackend : public Backend {
     log_->push_back(fmt::format("Attention {}x{} causal={} q_offset={} k_offset={}", s.n_q, s.n_kv,
                                 m.causal, m.q_offset, m.k_offset));
     inner_->Attention(q, k, v, s, m, scale, out, lse);
+  }
+  void SparseAttention(const void* q, const void* k, const void* v, const AttnShape& s,
+                       const AttnMask& m, const SparseMask& sparse, float scale, void* out,
+                       float* lse, int64_t* scores) override {
+    log_->push_back(fmt::format("SparseAttention {}x{} causal={} q_offset={}", s.n_q, s.n_kv,
+                                m.causal, m.q_offset));
+    inner_->SparseAttention(q, k, v, s, m, sparse, scale, out, lse, scores);
+  }
+  void TopkKvAttention(const void* q, const void* k, const void* v, const AttnShape& s,
+                       const AttnMask& m, int64_t sink, int64_t block, int64_t n_blocks,
+                       const float* kmin, const float* kmax, int64_t top_k, float scale,
+                       void* out, float* lse, int64_t* bytes) override {
+    log_->push_back(fmt::format("TopkKvAttention {}x{} sink={} blocks={} top_k={}", s.n_q, s.n_kv,
+                                sink, n_blocks, top_k));
+    inner_->TopkKvAttention(q, k, v, s, m, sink, block, n_blocks, kmin, kmax, top_k, scale, out,
+                            lse, bytes);
+  }
+  void KeyMinMax(const void* k, int64_t n_rows, float* kmin, float* kmax) override {
+    log_->push_back(fmt::format("KeyMinMax {}", n_rows));
+    inner_->KeyMinMax(k, n_rows, kmin, kmax);
   }
   void MergeStates(const void* outs, const float* lses, int64_t n_states, int64_t rows, int64_t dim,
                    void* out, float* lse) override {
@@ -411,6 +432,131 @@ TEST(DriverTest, RingAndOneBlockStarEqualDenseOnTheTinyModel) {
     EXPECT_EQ(r.generation.tokens, dense.generation.tokens) << "ring H = " << H;
     testing::AllClose(r.first_logits, dense.first_logits, testing::kFp32Reduction, "ring logits");
   }
+}
+
+// ---- Sparse and streaming modes --------------------------------------------------------------
+
+DistConfig Sparse(AttnMode mode, std::shared_ptr<const SparseSpec> spec) {
+  DistConfig c;
+  c.mode = mode;
+  c.sparse = std::move(spec);
+  return c;
+}
+
+DistConfig Topk(int64_t sink, int64_t block, int64_t recency, int64_t topk) {
+  DistConfig c;
+  c.mode = AttnMode::kTopkKv;
+  c.topk_sink = sink;
+  c.topk_block = block;
+  c.topk_recency = recency;
+  c.topk = topk;
+  return c;
+}
+
+// A mask file with the given head types (one list for every layer) and one all-ones base mask.
+std::string MaskFile(const std::string& name, const std::string& types, int64_t blocks) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::string rows;
+  for (int64_t r = 0; r < blocks; ++r) {
+    std::string row;
+    for (int64_t c = 0; c < blocks; ++c) row += std::string(c ? "," : "") + "1";
+    rows += std::string(r ? "," : "") + "[" + row + "]";
+  }
+  std::ofstream(path) << R"({"block_size": 8, "head_mask_type": )" << types
+                      << R"(, "streaming": {"sink": 2, "local": 100, "unit": "tokens"},)"
+                      << R"( "density": 1.0, "base_masks": [[)" << rows << "]]}";
+  return path;
+}
+
+// At full budget every mode attends to every causally visible key: the dense result.
+TEST(SparseModesTest, FullBudgetEqualsDense) {
+  const auto ctx = Ids(50, 17), query = Ids(4, 18);
+  const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
+  const SampleResult dense = RunInProcess(*cpu, DistConfig{}, ctx, query, Tokens(8));
+  struct Case {
+    const char* name;
+    DistConfig cfg;
+  };
+  const std::vector<Case> cases = {
+      {"streaming tokens sink + local >= length",
+       Sparse(AttnMode::kStreaming, StreamingSpec(4, 60, false, 8))},
+      {"streaming blocks", Sparse(AttnMode::kStreaming, StreamingSpec(1, 8, true, 8))},
+      {"block-sparse density 1", Sparse(AttnMode::kBlockSparse, EstimatedSpec(1.0, 8))},
+      {"block-sparse all-ones mask",
+       Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("ones.json", "[1, 1, 1, 1]", 8)))},
+      {"every head dense",
+       Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("dense.json", "[0, 0, 0, 0]", 8)))},
+      {"mixed types at full budget",
+       Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("mix.json", "[0, -1, 1, -2]", 8)))},
+      {"topk-kv, top-k = all blocks", Topk(2, 8, 4, 5)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const SampleResult r = RunInProcess(*cpu, c.cfg, ctx, query, Tokens(8));
+    EXPECT_EQ(r.generation.tokens, dense.generation.tokens);
+    testing::AllClose(r.first_logits, dense.first_logits, testing::kFp32Reduction, "logits");
+  }
+}
+
+// The counters match the arithmetic: dense computes its causal pairs and reads every row at every
+// step; streaming decodes densely; top-k reads sink + its blocks + recency + the summaries (at
+// this tiny scale the kernels' 32-key granules make streaming's prefill no cheaper than dense:
+// the ratios at real lengths are in results/perf/).
+TEST(SparseModesTest, WorkIsCountedAgainstDense) {
+  const ModelConfig& c = Tiny().config();
+  const auto ctx = Ids(64, 19), query = Ids(4, 20);
+  const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
+  const SampleResult dense = RunInProcess(*cpu, DistConfig{}, ctx, query, Tokens(6));
+  // Dense computes exactly its causal pairs and reads every row at every step.
+  EXPECT_EQ(dense.hosts[0].prefill_scores, dense.dense_prefill_scores);
+  EXPECT_EQ(dense.dense_prefill_scores, c.n_layers * c.n_heads * 68 * 69 / 2);
+  EXPECT_EQ(dense.hosts[0].decode_kv_bytes, dense.dense_decode_kv_bytes);
+  const int64_t row = c.n_kv_heads * c.head_dim * 4 * 2;  // K and V, fp32
+  EXPECT_EQ(dense.dense_decode_kv_bytes, c.n_layers * row * (69 + 70 + 71 + 72 + 73));
+  const SampleResult stream = RunInProcess(
+      *cpu, Sparse(AttnMode::kStreaming, StreamingSpec(4, 8, false, 8)), ctx, query, Tokens(6));
+  EXPECT_GT(stream.hosts[0].prefill_scores, 0);
+  EXPECT_EQ(stream.hosts[0].decode_kv_bytes, dense.dense_decode_kv_bytes);  // decodes densely
+  const SampleResult topk = RunInProcess(*cpu, Topk(4, 8, 8, 2), ctx, query, Tokens(6));
+  EXPECT_EQ(topk.hosts[0].prefill_scores, dense.dense_prefill_scores);
+  // Step t (rows 69 + t): 4 sink rows, 2 blocks of 8, recency = rows - 4 - 8 x blocks with
+  // blocks = (rows - 12) / 8 = 7; plus the blocks' min/max summaries (2 kv heads x 16 x 4 bytes
+  // x 2 each).
+  int64_t want = 0;
+  for (int64_t rows = 69; rows <= 73; ++rows) {
+    const int64_t blocks = (rows - 12) / 8;
+    want += (4 + 16 + rows - 4 - 8 * blocks) * row + blocks * c.n_kv_heads * c.head_dim * 4 * 2;
+  }
+  EXPECT_EQ(topk.hosts[0].decode_kv_bytes, c.n_layers * want);
+}
+
+TEST(SparseModesTest, BadSettingsAreOneLineErrors) {
+  const auto ctx = Ids(40, 21), query = Ids(3, 22);
+  const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
+  auto error = [&](const DistConfig& cfg, const char* needle) {
+    EXPECT_THAT([&] { RunInProcess(*cpu, cfg, ctx, query, Tokens(2)); },
+                ThrowsMessage<Error>(HasSubstr(needle)));
+  };
+  error(Topk(2, 8, 4, 9), "--topk 9 exceeds the 4 context blocks of 8 tokens");
+  error(Topk(2, 0, 4, 1), "--topk-block must be positive, got 0");
+  DistConfig both = Topk(2, 8, 4, 1);
+  both.topk_fraction = 0.5;
+  error(both, "one of --topk (blocks) or --topk-fraction");
+  DistConfig two = Sparse(AttnMode::kStreaming, StreamingSpec(4, 8, false, 8));
+  two.hosts = 2;
+  error(two, "streaming attention runs on one host, got --hosts 2");
+  error(Sparse(AttnMode::kBlockSparse, nullptr), "block-sparse attention needs its patterns");
+  EXPECT_THAT([] { StreamingSpec(0, 0, false, 8); },
+              ThrowsMessage<Error>(HasSubstr("--sink + --local > 0, got 0 + 0")));
+  EXPECT_THAT([] { EstimatedSpec(1.5, 8); },
+              ThrowsMessage<Error>(HasSubstr("--density must be in (0, 1], got 1.5")));
+  // Mask files that do not fit the model or the length.
+  error(Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("heads.json", "[0, 1]", 8))),
+        "'head_mask_type' has 2 heads, the model 4");
+  error(Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("short.json", "[1, 1, 1, 1]", 2))),
+        "base mask 1 is 2 x 2 blocks, the 43-token sequence needs 6 x 6 (block size 8)");
+  EXPECT_THAT([] { LoadSparseSpec(MaskFile("missing.json", "[3, 1, 1, 1]", 8)); },
+              ThrowsMessage<Error>(HasSubstr("head type 3 names base mask 3, but 'base_masks' has 1")));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "engine/model/forward.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "engine/common/error.h"
@@ -28,6 +29,8 @@ void CacheAttention::Attend(int64_t layer, int64_t n, const void* q, const void*
   be_.Attention(q, cache_.k(layer), cache_.v(layer),
                 {n, past + n, c.n_heads, c.n_kv_heads, c.head_dim}, {true, past, 0}, scale_, out,
                 nullptr);
+  CountScores(c.n_heads * CausalPairs(past, n));
+  CountRead((past + n) * cache_.row_bytes() * 2);
 }
 
 void Transformer::ReserveFor(int64_t n, int64_t logit_rows) {
@@ -90,7 +93,10 @@ void Transformer::Run(std::span<const int32_t> tokens, std::span<const int32_t> 
     const void* q = to_act(q32_, q_act_, n * q_dim);
     const void* k = to_act(k32_, k_act_, n * kv_dim);
     const void* v = to_act(v32_, v_act_, n * kv_dim);
+    const auto t0 = std::chrono::steady_clock::now();
     attn.Attend(l, n, q, k, v, attn_.data());
+    attention_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     be_.Linear(attn_.data(), n, l, MatrixId::kO, o32);
     be_.Add(x, o32, n * d);
 

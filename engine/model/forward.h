@@ -26,7 +26,24 @@ class LayerAttention {
                       void* out) = 0;
   // Called once after the last layer.
   virtual void Finish(int64_t n) {}
+
+  // Where the attention work is counted, when set: (query, query head, key) scores computed,
+  // and K/V bytes read (all layers).
+  int64_t* scores = nullptr;
+  int64_t* kv_read = nullptr;
+
+ protected:
+  void CountScores(int64_t n) {
+    if (scores != nullptr) *scores += n;
+  }
+  void CountRead(int64_t bytes) {
+    if (kv_read != nullptr) *kv_read += bytes;
+  }
 };
+
+// (query, key) pairs a causal block of n queries after `past` cached keys sees: each query its
+// predecessors and itself.
+inline int64_t CausalPairs(int64_t past, int64_t n) { return n * past + n * (n + 1) / 2; }
 
 // Dense causal attention over a local cache: the new tokens' K/V are appended after the cached
 // rows and see every cached row and, causally, each other.
@@ -69,6 +86,10 @@ class Transformer {
   int32_t ForwardGreedy(std::span<const int32_t> tokens, std::span<const int32_t> positions,
                         LayerAttention& attn);
 
+  // Wall time spent inside LayerAttention::Attend since construction (host time: a CUDA
+  // backend's calls return before its kernels finish).
+  double attention_seconds() const { return attention_seconds_; }
+
  private:
   // Runs the layers; leaves the logits of the last `logit_rows` tokens in logits_.
   void Run(std::span<const int32_t> tokens, std::span<const int32_t> positions,
@@ -87,6 +108,7 @@ class Transformer {
   Buffer gate32_, up32_;          // [cap, d_ff] fp32
   Buffer ffn_;                    // [cap, d_ff] act: SwiGLU output
   Buffer logits_;                 // [logit rows, vocab] fp32
+  double attention_seconds_ = 0;
 };
 
 }  // namespace starattn

@@ -69,10 +69,40 @@ namespace {
 // One sample as rank 0 broadcasts it: this header, then the model path, the stop strings (a JSON
 // list), the context ids and the query ids. Every rank runs the same binary, so the header goes
 // as bytes.
+// The fields of DistConfig a multi-host configuration uses (star, ring: the sparse modes run on
+// one host, rank 0 alone, and are never sent).
+struct WireConfig {
+  AttnMode mode = AttnMode::kDense;
+  int32_t hosts = 1;
+  int64_t block_size = 0, anchor_size = -1, ubatch = 512;
+  AnchorPositions anchor_positions = AnchorPositions::kOriginal;
+  AnchorSource anchor_source = AnchorSource::kFirst;
+};
+
+WireConfig ToWire(const DistConfig& c) {
+  if (c.mode != AttnMode::kDense && c.mode != AttnMode::kStar && c.mode != AttnMode::kRing) {
+    Fail("{} attention runs on one host; it is not sent to other MPI ranks", AttnModeName(c.mode));
+  }
+  return {c.mode, c.hosts, c.block_size, c.anchor_size, c.ubatch, c.anchor_positions,
+          c.anchor_source};
+}
+
+DistConfig FromWire(const WireConfig& w) {
+  DistConfig c;
+  c.mode = w.mode;
+  c.hosts = w.hosts;
+  c.block_size = w.block_size;
+  c.anchor_size = w.anchor_size;
+  c.ubatch = w.ubatch;
+  c.anchor_positions = w.anchor_positions;
+  c.anchor_source = w.anchor_source;
+  return c;
+}
+
 struct JobHeader {
   int32_t stop = 0;  // 1: no more samples
   int32_t stop_at_eog = 1;
-  DistConfig cfg;
+  WireConfig cfg;
   int64_t max_new_tokens = 0;
   int64_t ubatch = 0;
   uint64_t model_bytes = 0;
@@ -80,8 +110,7 @@ struct JobHeader {
   uint64_t context_tokens = 0;
   uint64_t query_tokens = 0;
 };
-static_assert(std::is_trivially_copyable_v<JobHeader>,
-              "DistConfig must stay trivially copyable to be broadcast as bytes");
+static_assert(std::is_trivially_copyable_v<JobHeader>, "JobHeader is broadcast as bytes");
 // Every field of GenerateOptions travels in the header; a new one must be added there.
 struct GenerateOptionsFields {
   int64_t max_new_tokens;
@@ -117,7 +146,7 @@ void SendJob(Communicator& mpi, const std::string& model, const DistConfig& cfg,
   std::string path = model;
   JobHeader h;
   h.stop_at_eog = gen.stop_at_eog ? 1 : 0;
-  h.cfg = cfg;
+  h.cfg = ToWire(cfg);
   h.max_new_tokens = gen.max_new_tokens;
   h.ubatch = gen.ubatch;
   h.model_bytes = path.size();
@@ -146,7 +175,7 @@ Job ReceiveJob(Communicator& mpi) {
   BroadcastBytes(mpi, stops.data(), h.stop_strings_bytes);
   std::vector<int32_t> ids(h.context_tokens + h.query_tokens);
   BroadcastBytes(mpi, ids.data(), ids.size() * sizeof(int32_t));
-  job.cfg = h.cfg;
+  job.cfg = FromWire(h.cfg);
   job.gen.max_new_tokens = h.max_new_tokens;
   job.gen.stop_strings = nlohmann::json::parse(stops).get<std::vector<std::string>>();
   job.gen.stop_at_eog = h.stop_at_eog != 0;
