@@ -103,6 +103,7 @@ int RunSweep(const std::vector<std::string>& args) {
   try {
     cfg = ParseSweepConfig(vm["config"].as<std::string>());
     CheckSweepInputs(cfg);
+    CheckSweepAttention(cfg);
   } catch (const Error& e) {
     std::cerr << "starattn sweep: error: " << e.what() << "\n";
     return 2;

@@ -34,8 +34,11 @@ inline constexpr Tolerance kFp32Model{2e-3, 2e-3};
 // Whole-model logits at bf16 arithmetic, two paths exact in math (ring vs dense, merged vs one
 // attention state): besides reassociated sums, bf16 rounds the softmax probabilities relative to
 // each attention call's running max, so the paths round differently in every layer. Measured
-// (distributed_test, default model): see kBf16Model's use; the bound leaves room above it.
-inline constexpr Tolerance kBf16Model{0.25, 0.02};
+// (distributed_test, default model, 2026-12-02): max |dlogit| 0.306 for star phase 2 vs dense
+// (H = 8; it passed {0.25, 0.02}, so at a logit above 2.8 in magnitude), 0.257 for the sparse modes at full budget on the
+// golden prompts (at a logit of -0.10, so atol alone must cover it). atol 0.35 leaves ~15% room
+// above the worst near-zero logit seen; rtol 0.02 covers the large ones.
+inline constexpr Tolerance kBf16Model{0.35, 0.02};
 // Attention with bf16 operands (q, K, V and the softmax probabilities rounded to 8 significant
 // bits) against an fp64 oracle on the same rounded q, K, V: the probabilities' rounding
 // (relative 2^-9 each) moves outputs of O(1) values by up to ~2e-3.

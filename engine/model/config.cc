@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
@@ -166,6 +168,20 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
       Fail("{}: unsupported rope_scaling type '{}'", path, type);
     }
   }
+  return c;
+}
+
+ModelConfig ReadModelConfig(const std::string& path) {
+  namespace fs = std::filesystem;
+  ModelConfig c;
+  if (fs::is_directory(path)) {
+    c = ConfigFromHfJson((fs::path(path) / "config.json").string());
+  } else if (fs::exists(path)) {
+    c = ConfigFromGguf(GgufFile::Open(path));
+  } else {
+    Fail("{}: no such model file or directory", path);
+  }
+  c.Validate(path);
   return c;
 }
 

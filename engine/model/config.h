@@ -49,5 +49,8 @@ struct ModelConfig {
 ModelConfig ConfigFromGguf(const GgufFile& gguf);
 // From a config.json file.
 ModelConfig ConfigFromHfJson(const std::string& config_json_path);
+// The validated configuration of a model as the loader takes it (a .gguf file or a Hugging Face
+// directory), without reading its weights. Throws Error naming the path.
+ModelConfig ReadModelConfig(const std::string& path);
 
 }  // namespace starattn

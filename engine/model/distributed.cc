@@ -240,6 +240,8 @@ class TopkDecodeAttention : public LayerAttention {
     const int64_t past = cache_.size();
     cache_.Write(layer, past, k, v, n);
     const int64_t rows = past + n;
+    // Until sink + recency + one block are cached there is no context block: every row is sink
+    // (at most the rows there are) or recency, attended exactly.
     const int64_t blocks = cfg_.TopkContextBlocks(rows);
     const int64_t per_block = c.n_kv_heads * c.head_dim;
     float* kmin = summaries_[layer].as<float>();
@@ -251,7 +253,7 @@ class TopkDecodeAttention : public LayerAttention {
     }
     be_.TopkKvAttention(q, cache_.k(layer), cache_.v(layer),
                         {n, rows, c.n_heads, c.n_kv_heads, c.head_dim}, {true, past, 0},
-                        cfg_.topk_sink, cfg_.topk_block, blocks, kmin, kmax,
+                        std::min(cfg_.topk_sink, rows), cfg_.topk_block, blocks, kmin, kmax,
                         cfg_.TopkBlocks(rows), scale_, out, nullptr, kv_read);
     CountScores(c.n_heads * CausalPairs(past, n));
   }

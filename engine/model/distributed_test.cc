@@ -4,13 +4,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <numeric>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "engine/common/error.h"
+#include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
 #include "engine/model/model_testing.h"
+#include "engine/model/sparse_spec.h"
 
 namespace starattn {
 namespace {
@@ -197,6 +201,83 @@ TEST_P(ExactAtPrecisionTest, RingEqualsDenseOnOneToEightHosts) {
     for (const auto& h : got.hosts) total += h.context_tokens;
     EXPECT_EQ(total, static_cast<int64_t>(s.context.size()));
   }
+}
+
+// The sparse modes at full budget on the golden prompts (the 20 prompts of the llama.cpp logits
+// fixture, 12,907 tokens): each prompt's last 8 tokens (half of the shortest ones) are the query,
+// the rest the context. Every
+// mode then attends to every causally visible key, so its first-token logits equal dense's within
+// the precision's tolerance and its 8 greedy tokens are dense's.
+TEST_P(ExactAtPrecisionTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Precision& prec = GetParam();
+  const ModelConfig& mc = DefaultModel().config();
+  const nlohmann::json j =
+      nlohmann::json::parse(ReadFileToString(FixturePath("logits/smollm2_f32.json")));
+  constexpr int64_t kBlock = 128;
+  auto sparse = [](AttnMode mode, std::shared_ptr<const SparseSpec> spec) {
+    DistConfig c;
+    c.mode = mode;
+    c.sparse = std::move(spec);
+    return c;
+  };
+  // A spec of the given per-head types with one all-ones base mask of `blocks` x `blocks`.
+  auto typed = [&](std::vector<int32_t> types, int64_t blocks) {
+    auto s = std::make_shared<SparseSpec>();
+    s->source = "test";
+    s->block = kBlock;
+    s->head_types = {std::move(types)};
+    s->sink = 4;
+    s->local = 1 << 20;
+    s->density = 1.0;
+    s->base_masks = {std::vector<uint8_t>(blocks * blocks, 1)};
+    s->base_rows = {blocks};
+    s->base_cols = {blocks};
+    return std::shared_ptr<const SparseSpec>(s);
+  };
+  std::vector<int32_t> mixed(mc.n_heads), zeros(mc.n_heads, 0), ones(mc.n_heads, 1);
+  // Heads sharing a KV head get different types (0, streaming, base mask, estimated, ...).
+  for (int64_t h = 0; h < mc.n_heads; ++h) mixed[h] = std::array<int32_t, 4>{0, -1, 1, -2}[h % 4];
+  DistConfig topk;
+  topk.mode = AttnMode::kTopkKv;
+  topk.topk_sink = 64;
+  topk.topk_block = kBlock;
+  topk.topk_recency = 256;
+  topk.topk_fraction = 1.0;
+  int64_t prompts = 0, tokens = 0;
+  double worst = 0;
+  for (const auto& p : j["prompts"]) {
+    const auto ids = p["ids"].get<std::vector<int32_t>>();
+    const int64_t n = static_cast<int64_t>(ids.size());
+    const int64_t q = std::min<int64_t>(8, n / 2);  // a few prompts are a dozen tokens
+    const std::span<const int32_t> context(ids.data(), n - q), query(ids.data() + n - q, q);
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    const SampleResult want = RunInProcess(Cpu(prec), DistConfig{}, context, query, Greedy(8));
+    const std::vector<std::pair<std::string, DistConfig>> cases = {
+        {"streaming tokens, sink + local >= length",
+         sparse(AttnMode::kStreaming, StreamingSpec(64, n, false, kBlock))},
+        {"streaming blocks", sparse(AttnMode::kStreaming, StreamingSpec(1, blocks, true, kBlock))},
+        {"block-sparse, estimated at density 1",
+         sparse(AttnMode::kBlockSparse, EstimatedSpec(1.0, kBlock))},
+        {"block-sparse, all-ones mask", sparse(AttnMode::kBlockSparse, typed(ones, blocks))},
+        {"every head of type 0", sparse(AttnMode::kBlockSparse, typed(zeros, blocks))},
+        {"mixed types sharing KV heads", sparse(AttnMode::kBlockSparse, typed(mixed, blocks))},
+        {"topk-kv, top-k = all blocks", topk},
+    };
+    for (const auto& [name, cfg] : cases) {
+      SCOPED_TRACE(p["name"].get<std::string>() + ": " + name);
+      const SampleResult got = RunInProcess(Cpu(prec), cfg, context, query, Greedy(8));
+      EXPECT_EQ(got.generation.tokens, want.generation.tokens);
+      testing::AllClose(got.first_logits, want.first_logits, prec.tol, "first-token logits");
+      worst = std::max(worst, MaxAbsDiff(got.first_logits, want.first_logits));
+    }
+    ++prompts;
+    tokens += n;
+  }
+  std::printf("%s: 7 full-budget sparse configurations on %lld golden prompts (%lld tokens): max "
+              "|dlogit| vs dense %.5f, greedy tokens identical\n",
+              prec.name, static_cast<long long>(prompts), static_cast<long long>(tokens), worst);
+  EXPECT_EQ(prompts, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ExactAtPrecisionTest, ::testing::ValuesIn(kPrecisions));

@@ -498,6 +498,20 @@ TEST(SparseModesTest, FullBudgetEqualsDense) {
   }
 }
 
+// A prompt shorter than the sink: no context block until sink + recency + a block are cached;
+// until then every row is attended, as dense does (this threw before the sink was capped at the
+// rows there are).
+TEST(SparseModesTest, TopkOnAPromptShorterThanTheSinkEqualsDense) {
+  const auto ctx = Ids(3, 23), query = Ids(2, 24);
+  const std::unique_ptr<DeviceModel> cpu = cpu::NewCpuDeviceModel(Tiny());
+  const SampleResult dense = RunInProcess(*cpu, DistConfig{}, ctx, query, Tokens(12));
+  DistConfig cfg = Topk(8, 4, 2, 0);
+  cfg.topk_fraction = 0.5;  // 12 decode steps reach 17 rows: one context block from row 14 on
+  const SampleResult topk = RunInProcess(*cpu, cfg, ctx, query, Tokens(12));
+  EXPECT_EQ(topk.generation.tokens, dense.generation.tokens);
+  testing::AllClose(topk.first_logits, dense.first_logits, testing::kFp32Reduction, "logits");
+}
+
 // The counters match the arithmetic: dense computes its causal pairs and reads every row at every
 // step; streaming decodes densely; top-k reads sink + its blocks + recency + the summaries (at
 // this tiny scale the kernels' 32-key granules make streaming's prefill no cheaper than dense:

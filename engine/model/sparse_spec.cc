@@ -1,5 +1,7 @@
 #include "engine/model/sparse_spec.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
@@ -23,6 +25,15 @@ int64_t PositiveInt(const Json& j, const char* name, const std::string& source) 
   return v.get<int64_t>();
 }
 
+int64_t NonNegativeInt(const Json& j, const char* name, const std::string& source,
+                       const char* where) {
+  const Json& v = Field(j, name, source);
+  if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+    Fail("{}: '{}.{}' must be an integer >= 0, got {}", source, where, name, v.dump());
+  }
+  return v.get<int64_t>();
+}
+
 std::vector<int32_t> HeadTypeRow(const Json& row, const std::string& source) {
   if (!row.is_array() || row.empty()) {
     Fail("{}: 'head_mask_type' rows must be non-empty lists of integers, got {}", source,
@@ -30,8 +41,9 @@ std::vector<int32_t> HeadTypeRow(const Json& row, const std::string& source) {
   }
   std::vector<int32_t> types;
   for (const Json& t : row) {
-    if (!t.is_number_integer() || t.get<int64_t>() < -2) {
-      Fail("{}: 'head_mask_type' entries must be integers >= -2, got {}", source, t.dump());
+    if (!t.is_number_integer() || t.get<int64_t>() < -2 || t.get<int64_t>() > (1 << 20)) {
+      Fail("{}: 'head_mask_type' entries must be integers in [-2, 2^20], got {}", source,
+           t.dump());
     }
     types.push_back(t.get<int32_t>());
   }
@@ -48,6 +60,15 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
     Fail("{}: not a JSON mask file: {}", path, e.what());
   }
   if (!j.is_object()) Fail("{}: a mask file is a JSON object", path);
+  for (const auto& [key, value] : j.items()) {
+    static const char* const kKeys[] = {"block_size", "head_mask_type", "streaming",
+                                        "base_masks", "density",        "description"};
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      Fail("{}: unknown key '{}' (block_size, head_mask_type, streaming, base_masks, density, "
+           "description)",
+           path, Printable(key));
+    }
+  }
   auto spec = std::make_shared<SparseSpec>();
   spec->source = path;
   spec->block = PositiveInt(j, "block_size", path);
@@ -55,6 +76,7 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
   if (!types.is_array() || types.empty())
     Fail("{}: 'head_mask_type' must be a non-empty list", path);
   if (types[0].is_array()) {
+    spec->per_layer = true;
     for (const Json& row : types) spec->head_types.push_back(HeadTypeRow(row, path));
   } else {
     spec->head_types.push_back(HeadTypeRow(types, path));
@@ -70,8 +92,12 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
   }
   if (streaming) {
     const Json& s = Field(j, "streaming", path);
-    spec->sink = Field(s, "sink", path).get<int64_t>();
-    spec->local = Field(s, "local", path).get<int64_t>();
+    if (!s.is_object()) Fail("{}: 'streaming' must be an object, got {}", path, s.dump());
+    spec->sink = NonNegativeInt(s, "sink", path, "streaming");
+    spec->local = NonNegativeInt(s, "local", path, "streaming");
+    if (s.contains("unit") && !s["unit"].is_string()) {
+      Fail("{}: 'streaming.unit' must be tokens or blocks, got {}", path, s["unit"].dump());
+    }
     const std::string unit = s.value("unit", "tokens");
     if (unit != "tokens" && unit != "blocks") {
       Fail("{}: 'streaming.unit' must be tokens or blocks, got '{}'", path, unit);
@@ -83,7 +109,9 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
     }
   }
   if (estimated) {
-    spec->density = Field(j, "density", path).get<double>();
+    const Json& d = Field(j, "density", path);
+    if (!d.is_number()) Fail("{}: 'density' must be a number in (0, 1], got {}", path, d.dump());
+    spec->density = d.get<double>();
     if (!(spec->density > 0 && spec->density <= 1)) {
       Fail("{}: 'density' must be in (0, 1], got {}", path, spec->density);
     }
@@ -106,7 +134,13 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
           Fail("{}: base mask {} row {} has {} entries, expected {}", path, k + 1, r,
                m[r].is_array() ? m[r].size() : 0, cols);
         }
-        for (const Json& b : m[r]) bits.push_back(b.get<int>() != 0 ? 1 : 0);
+        for (const Json& b : m[r]) {
+          if (!b.is_number_integer() || (b.get<int64_t>() != 0 && b.get<int64_t>() != 1)) {
+            Fail("{}: base mask {} row {} entries must be 0 or 1, got {}", path, k + 1, r,
+                 b.dump());
+          }
+          bits.push_back(static_cast<uint8_t>(b.get<int64_t>()));
+        }
       }
       spec->base_masks.push_back(std::move(bits));
       spec->base_rows.push_back(rows);
@@ -145,7 +179,6 @@ std::shared_ptr<const SparseSpec> EstimatedSpec(double density, int64_t block) {
 }
 
 void SparseSpec::Validate(const ModelConfig& c, int64_t max_tokens) const {
-  const bool per_layer = head_types.size() > 1;
   if (per_layer && static_cast<int64_t>(head_types.size()) != c.n_layers) {
     Fail("{}: 'head_mask_type' has {} layers, the model {}", source, head_types.size(), c.n_layers);
   }
@@ -167,7 +200,7 @@ void SparseSpec::Validate(const ModelConfig& c, int64_t max_tokens) const {
 }
 
 SparseMask SparseSpec::LayerMask(int64_t layer, std::vector<HeadPattern>* patterns) const {
-  const std::vector<int32_t>& row = head_types.size() > 1 ? head_types[layer] : head_types[0];
+  const std::vector<int32_t>& row = per_layer ? head_types[layer] : head_types[0];
   const size_t n_heads = patterns->size();
   for (size_t h = 0; h < n_heads; ++h) {
     const int32_t t = row.size() == 1 ? row[0] : row[h];

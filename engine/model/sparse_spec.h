@@ -10,8 +10,10 @@
 //                                          // per layer: 0 dense, -1 streaming, k > 0 base mask k
 //     "streaming": {"sink": 1, "local": 3, "unit": "blocks"},  // for -1 ("tokens" or "blocks")
 //     "base_masks": [[[1, 0], [1, 1]], ...],  // mask k: [query blocks][key blocks] of 0/1
-//     "density": 0.25                       // optional: heads of type -2 use the estimator
+//     "density": 0.25,                      // optional: heads of type -2 use the estimator
+//     "description": "..."                  // optional, free text
 //   }
+// Other keys are errors (a misspelt key would otherwise be ignored).
 // (-2 selects the built-in estimator at "density"). Errors name the file, the field, the
 // expected and the actual value.
 #pragma once
@@ -31,6 +33,7 @@ struct SparseSpec {
   // Per layer, per query head: 0 dense, -1 streaming, -2 estimated, k > 0 base mask k.
   // One row for every layer when the file gives one list.
   std::vector<std::vector<int32_t>> head_types;
+  bool per_layer = false;  // one row per layer (the file's [[...], ...] form)
   int64_t sink = 0, local = 0;  // streaming
   bool streaming_in_blocks = false;
   double density = 0;                            // estimated

@@ -168,9 +168,14 @@ void AddTiming(ModelReport& m,
       row.hosts = c.hosts;
       std::vector<double> host_sum;
       std::vector<int64_t> host_n;
+      double scores = 0, dense_scores = 0, kv_read = 0, dense_kv_read = 0;
       for (const auto& s : run.file.samples) {
         if (!s.timing) continue;
         ++row.n;
+        scores += s.timing->prefill_scores;
+        dense_scores += s.timing->dense_prefill_scores;
+        kv_read += s.timing->decode_kv_bytes;
+        dense_kv_read += s.timing->dense_decode_kv_bytes;
         row.seconds_per_sample += s.timing->total_s;
         row.phase1_critical_s += s.timing->phase1_critical_s;
         row.phase2_critical_s += s.timing->phase2_critical_s;
@@ -186,6 +191,8 @@ void AddTiming(ModelReport& m,
         }
       }
       if (row.n == 0) continue;
+      if (dense_scores > 0) row.prefill_scores_vs_dense = scores / dense_scores;
+      if (dense_kv_read > 0) row.decode_kv_read_vs_dense = kv_read / dense_kv_read;
       const double n = static_cast<double>(row.n);
       row.seconds_per_sample /= n;
       row.phase1_critical_s /= n;
@@ -489,7 +496,11 @@ std::string RenderMarkdown(
   md +=
       "- Time: mean wall time per sample (`timing.total_s`); speedup = the other config's mean "
       "time / this one's, over the samples both ran; critical paths are the slowest host's "
-      "time per phase.\n";
+      "time per phase.\n"
+      "- Attention work: prefill scores vs dense = (query, head, key) scores computed while "
+      "prefilling the context and the query, over what dense causal attention computes for the "
+      "same samples (star counts its anchors, ring its whole tiles); K/V read per token vs dense = "
+      "K/V bytes (and top-k block summaries) the decode steps read, over dense decoding's.\n";
   for (const auto& d : report.reference_dirs) {
     md += fmt::format("- Reference results (columns `ref: ...`): `{}`\n", d);
   }
@@ -571,18 +582,21 @@ std::string RenderMarkdown(
       md += "\n### Time per sample\n\n";
       md += fmt::format(
           "| length | config | mode | hosts | n | s/sample | speedup vs {} | speedup vs {} | "
-          "phase-1 critical s | phase-1 per host s | phase-2 critical s | decode critical s |\n",
+          "phase-1 critical s | phase-1 per host s | phase-2 critical s | decode critical s | "
+          "prefill scores vs dense | K/V read per token vs dense |\n",
           MarkdownEscape(base), MarkdownEscape(ring));
-      md += "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
+      md += "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n";
+      auto fraction = [](double x) { return x > 0 ? fmt::format("{:.3f}", x) : std::string("-"); };
       for (const TimingRow& t : m.timing) {
         std::string hosts;
         for (const double h : t.host_phase1_s) hosts += (hosts.empty() ? "" : " / ") + Seconds(h);
-        md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                           t.length, MarkdownEscape(t.config), t.mode.empty() ? "?" : t.mode,
                           t.hosts, t.n, Seconds(t.seconds_per_sample),
                           Speedup(t.speedup_vs_baseline), Speedup(t.speedup_vs_ring),
                           Seconds(t.phase1_critical_s), hosts.empty() ? "-" : hosts,
-                          Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s));
+                          Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s),
+                          fraction(t.prefill_scores_vs_dense), fraction(t.decode_kv_read_vs_dense));
       }
     }
     if (!m.data.empty()) md += "\n" + DataMarkdown(m.data);
@@ -656,7 +670,8 @@ std::string DeltasCsv(const Report& report) {
 std::string TimingCsv(const Report& report) {
   std::string out =
       "model,length,config,mode,hosts,n,seconds_per_sample,baseline,speedup_vs_baseline,ring,"
-      "speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,phase1_host_s\n";
+      "speedup_vs_ring,phase1_critical_s,phase2_critical_s,decode_critical_s,phase1_host_s,"
+      "prefill_scores_vs_dense,decode_kv_read_vs_dense\n";
   auto opt = [](double x) { return x > 0 ? fmt::format("{:.4f}", x) : std::string(); };
   for (const ModelReport& m : report.models) {
     for (const TimingRow& t : m.timing) {
@@ -664,11 +679,12 @@ std::string TimingCsv(const Report& report) {
       for (const double h : t.host_phase1_s) {
         hosts += fmt::format("{}{:.6f}", hosts.empty() ? "" : ";", h);
       }
-      out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{},{},{:.6f},{:.6f},{:.6f},{}\n",
+      out += fmt::format("{},{},{},{},{},{},{:.6f},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{},{}\n",
                          CsvField(m.model), CsvField(t.length), CsvField(t.config),
                          CsvField(t.mode), t.hosts, t.n, t.seconds_per_sample, CsvField(m.baseline),
                          opt(t.speedup_vs_baseline), CsvField(m.ring), opt(t.speedup_vs_ring),
-                         t.phase1_critical_s, t.phase2_critical_s, t.decode_critical_s, hosts);
+                         t.phase1_critical_s, t.phase2_critical_s, t.decode_critical_s, hosts,
+                         opt(t.prefill_scores_vs_dense), opt(t.decode_kv_read_vs_dense));
     }
   }
   return out;

@@ -80,6 +80,10 @@ struct TimingRow {
   double phase2_critical_s = 0;
   double decode_critical_s = 0;
   std::vector<double> host_phase1_s;  // mean per host
+  // Attention work relative to dense over the same samples (sums over samples); 0 when the
+  // records do not say (written before they counted it, or no decode step).
+  double prefill_scores_vs_dense = 0;
+  double decode_kv_read_vs_dense = 0;
 };
 
 // One line of the claims' verdict tables (report_claims.h).

@@ -183,6 +183,12 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
     s.pred_clean = ruler::CleanPrediction(r.pred);
     if (const auto t = r.json.find("timing"); t != r.json.end() && t->is_object()) {
       s.timing = TimingOf(*t);
+      if (const auto w = r.json.find("attention_work"); w != r.json.end() && w->is_object()) {
+        s.timing->prefill_scores = NumberOr(*w, "prefill_scores", 0);
+        s.timing->dense_prefill_scores = NumberOr(*w, "dense_prefill_scores", 0);
+        s.timing->decode_kv_bytes = NumberOr(*w, "decode_kv_bytes", 0);
+        s.timing->dense_decode_kv_bytes = NumberOr(*w, "dense_decode_kv_bytes", 0);
+      }
     }
     s.profile = ProfileOf(r.json, BenchmarkOfTask(r.task));
     if (const auto h = r.json.find("prompts_sha256"); h != r.json.end() && h->is_string()) {

@@ -39,6 +39,10 @@ struct SampleTiming {
   double phase2_critical_s = 0;
   double decode_critical_s = 0;
   std::vector<double> host_phase1_s;  // per host, in host order
+  // Attention work (record "attention_work"; 0 in records written before it existed): scores
+  // computed while prefilling and K/V bytes read while decoding, beside dense's for the sample.
+  double prefill_scores = 0, dense_prefill_scores = 0;
+  double decode_kv_bytes = 0, dense_decode_kv_bytes = 0;
 };
 
 struct ScoredSample {

@@ -224,6 +224,13 @@ std::string_view SampleRunner::CommunicatorFor(int hosts) const {
       hosts, mpi_->size(), mpi_->size());
 }
 
+void SampleRunner::Check(const DistConfig& cfg, int64_t context_tokens, int64_t query_tokens,
+                         int64_t max_new_tokens) const {
+  const ModelConfig& mc = model().config();
+  ValidateDistConfig(cfg, context_tokens, query_tokens, max_new_tokens, mc.max_positions);
+  if (cfg.sparse != nullptr) cfg.sparse->Validate(mc, context_tokens + query_tokens);
+}
+
 SampleResult SampleRunner::Run(const DistConfig& cfg, std::span<const int32_t> context,
                                std::span<const int32_t> query, const GenerateOptions& gen) {
   if (CommunicatorFor(cfg.hosts) != "mpi") return host_->Run(cfg, context, query, gen, nullptr);
@@ -268,13 +275,27 @@ nlohmann::json PredictionRecord(const RunInput& s, const SampleResult& r, const 
                      {"decode_s", h.decode_seconds},
                      {"context_tokens", h.context_tokens},
                      {"kv_bytes", h.kv_bytes},
-                     {"peak_kv_bytes", h.peak_kv_bytes}});
+                     {"peak_kv_bytes", h.peak_kv_bytes},
+                     {"prefill_scores", h.prefill_scores},
+                     {"decode_kv_bytes", h.decode_kv_bytes},
+                     {"prefill_attention_s", h.prefill_attention_seconds},
+                     {"decode_attention_s", h.decode_attention_seconds}});
   }
   rec["timing"] = {{"total_s", seconds},
                    {"phase1_critical_s", r.phase1_critical_seconds},
                    {"phase2_critical_s", r.phase2_critical_seconds},
                    {"decode_critical_s", r.decode_critical_seconds},
                    {"hosts", hosts}};
+  // Attention work over all hosts beside what dense attention computes for the same sample.
+  int64_t scores = 0, kv_read = 0;
+  for (const HostStats& h : r.hosts) {
+    scores += h.prefill_scores;
+    kv_read += h.decode_kv_bytes;
+  }
+  rec["attention_work"] = {{"prefill_scores", scores},
+                           {"dense_prefill_scores", r.dense_prefill_scores},
+                           {"decode_kv_bytes", kv_read},
+                           {"dense_decode_kv_bytes", r.dense_decode_kv_bytes}};
   rec["attn"] = {{"mode", AttnModeName(cfg.mode)},
                  {"hosts", cfg.hosts},
                  {"block_size", cfg.block_size},
@@ -282,6 +303,22 @@ nlohmann::json PredictionRecord(const RunInput& s, const SampleResult& r, const 
                  {"anchor_positions", AnchorPositionsName(cfg.anchor_positions)},
                  {"anchor_source", AnchorSourceName(cfg.anchor_source)},
                  {"communicator", communicator}};
+  if (cfg.sparse != nullptr) {
+    const SparseSpec& sp = *cfg.sparse;
+    rec["attn"]["sparse"] = {{"source", sp.source},
+                             {"block", sp.block},
+                             {"sink", sp.sink},
+                             {"local", sp.local},
+                             {"unit", sp.streaming_in_blocks ? "blocks" : "tokens"},
+                             {"density", sp.density}};
+  }
+  if (cfg.mode == AttnMode::kTopkKv) {
+    rec["attn"]["topk_kv"] = {{"topk", cfg.topk},
+                              {"topk_fraction", cfg.topk_fraction},
+                              {"sink", cfg.topk_sink},
+                              {"block", cfg.topk_block},
+                              {"recency", cfg.topk_recency}};
+  }
   rec["backend"] = {{"device", DeviceName(device.device)}, {"precision", device.precision()}};
   return rec;
 }
@@ -292,8 +329,31 @@ int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
                    const std::string& output, const RunnerOptions& opts,
                    const std::function<void(const RunInput&, const RunProgress&)>& on_sample) {
   const std::string_view communicator = runner.CommunicatorFor(opts.cfg.hosts);
-  records::RecordWriter writer(output);
   const Tokenizer& tok = runner.model().tokenizer();
+  auto encode = [&](const RunInput& s) {
+    return std::pair{tok.Encode(s.record["input_context"].get<std::string>(),
+                                tok.add_bos_default(), /*parse_special=*/true),
+                     tok.Encode(s.record["input_query"].get<std::string>(), false, true)};
+  };
+  auto gen_of = [&](const RunInput& s) {
+    GenerateOptions gen = opts.gen;
+    if (opts.per_sample_tokens && s.record.contains("tokens_to_generate")) {
+      gen.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
+    }
+    return gen;
+  };
+  // Every sample against the configuration before the output is touched: an impossible
+  // configuration is one error, with nothing written.
+  for (const RunInput& s : inputs) {
+    const auto [context, query] = encode(s);
+    try {
+      runner.Check(opts.cfg, static_cast<int64_t>(context.size()),
+                   static_cast<int64_t>(query.size()), gen_of(s).max_new_tokens);
+    } catch (const Error& e) {
+      Fail("sample {}: {}", s.key, e.what());
+    }
+  }
+  records::RecordWriter writer(output);
   RunProgress progress;
   progress.total = static_cast<int64_t>(inputs.size());
   for (const RunInput& s : inputs) {
@@ -302,13 +362,8 @@ int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
   for (const RunInput& s : inputs) {
     if (writer.Has(s.key)) continue;
     if (opts.limit >= 0 && progress.ran_now >= opts.limit) break;
-    const auto context = tok.Encode(s.record["input_context"].get<std::string>(),
-                                    tok.add_bos_default(), /*parse_special=*/true);
-    const auto query = tok.Encode(s.record["input_query"].get<std::string>(), false, true);
-    GenerateOptions gen = opts.gen;
-    if (opts.per_sample_tokens && s.record.contains("tokens_to_generate")) {
-      gen.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
-    }
+    const auto [context, query] = encode(s);
+    const GenerateOptions gen = gen_of(s);
     const auto t0 = std::chrono::steady_clock::now();
     const SampleResult r = runner.Run(opts.cfg, context, query, gen);
     const double seconds =

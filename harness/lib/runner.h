@@ -55,6 +55,10 @@ class SampleRunner {
   // Throws Error for other host counts under MPI.
   std::string_view CommunicatorFor(int hosts) const;
 
+  // Throws Error with one line when `cfg` cannot run a sample of these sizes on the loaded
+  // model (distributed.h ValidateDistConfig; a sparse mode's patterns against the model).
+  void Check(const DistConfig& cfg, int64_t context_tokens, int64_t query_tokens,
+             int64_t max_new_tokens) const;
   SampleResult Run(const DistConfig& cfg, std::span<const int32_t> context,
                    std::span<const int32_t> query, const GenerateOptions& gen);
   const DeviceChoice& device() const { return device_; }

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -177,6 +178,28 @@ void CheckSweepInputs(const SweepConfig& cfg) {
       CheckRulerInputs(RulerOptionsOf(cfg, m, b, ""));
     } else {
       CheckBabilongInputs(BabilongOptionsOf(cfg, m, b, ""));
+    }
+  }
+}
+
+void CheckSweepAttention(const SweepConfig& cfg) {
+  for (const SweepModel& m : cfg.models) {
+    const ModelConfig mc = ReadModelConfig(m.path);
+    for (const SweepAttention& a : cfg.attention) {
+      for (const SweepBenchmark& b : cfg.benchmarks) {
+        for (const std::string& l : b.lengths) {
+          const int64_t L = LengthTokens(b.name, l);
+          try {
+            const DistConfig c = a.At(L);
+            // The nominal length as the context; the positions are checked per sample.
+            ValidateDistConfig(c, L, 1, 0, std::numeric_limits<int64_t>::max());
+            if (c.sparse != nullptr) c.sparse->Validate(mc, L);
+          } catch (const Error& e) {
+            Fail("{}: attention '{}' at {} ({}) on model '{}': {}", cfg.source, a.label, l, b.name,
+                 m.label, e.what());
+          }
+        }
+      }
     }
   }
 }

@@ -23,6 +23,10 @@ namespace starattn::cli {
 // profile, a prompts file, a subset file, the bAbI files), for the first model's options. Throws
 // Error with one line naming the problem, before any work.
 void CheckSweepInputs(const SweepConfig& cfg);
+// Each model's configuration (read without its weights) against each attention entry at each
+// nominal length: a mask file's layers, heads and blocks, top-k against the context blocks, hosts
+// against star's blocks. Throws Error naming the model, the entry and the length.
+void CheckSweepAttention(const SweepConfig& cfg);
 
 // 1. Data: each model's benchmark files under OUT/data/<model>/<benchmark>, generated unless an
 // earlier sweep generated them with the same options (OUT/data/<model>/<benchmark>/generated.json,

@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "harness/lib/attn_options.h"
 #include "harness/lib/profiles.h"
+
+namespace fs = std::filesystem;
 
 namespace starattn::cli {
 namespace {
@@ -38,7 +42,7 @@ void ParseSize(const nlohmann::json& v, const std::string& where, int64_t* token
 }  // namespace
 
 DistConfig SweepAttention::At(int64_t length_tokens) const {
-  DistConfig c;
+  DistConfig c = sparse;
   c.mode = mode;
   c.hosts = hosts;
   c.anchor_positions = anchor_positions;
@@ -210,9 +214,10 @@ void ParseRunSettings(const nlohmann::json& j, const std::string& src, SweepConf
 SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
                               const std::string& where) {
   if (!a.is_object()) Fail("{}: {} must be an object", src, where);
-  RejectUnknownKeys(
-      a, {"label", "mode", "hosts", "block", "anchor", "anchor_positions", "anchor_source"}, src,
-      where + ": ");
+  std::set<std::string> keys = {"label",  "mode",           "hosts",        "block",
+                                "anchor", "anchor_positions", "anchor_source"};
+  keys.insert(kSparseJsonKeys.begin(), kSparseJsonKeys.end());
+  RejectUnknownKeys(a, keys, src, where + ": ");
   SweepAttention sa;
   sa.label = NonEmptyString(a, "label", src, where + ".");
   if (sa.label.find('/') != std::string::npos) {
@@ -247,6 +252,16 @@ SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
     }
   } else if (a.contains("block") || a.contains("anchor")) {
     Fail("{}: {}: 'block' and 'anchor' apply to star only", src, where);
+  }
+  SparseSettings s = SparseSettingsFromJson(a, src + ": " + where);
+  if (!s.mask_file.empty() && fs::path(s.mask_file).is_relative()) {
+    s.mask_file = (fs::path(src).parent_path() / s.mask_file).string();
+  }
+  try {
+    sa.sparse.mode = sa.mode;
+    ApplySparseSettings(s, &sa.sparse);
+  } catch (const Error& e) {
+    Fail("{}: {}: {}", src, where, e.what());
   }
   return sa;
 }

@@ -41,6 +41,9 @@ struct SweepAttention {
   int64_t anchor_div = 0;
   AnchorPositions anchor_positions = AnchorPositions::kOriginal;
   AnchorSource anchor_source = AnchorSource::kFirst;
+  // The sparse modes' patterns and top-k cache settings (harness/lib/attn_options.h keys; a
+  // mask file is relative to the config's directory), applied to `mode` when parsed.
+  DistConfig sparse;
   // The run configuration at a nominal context length of `length_tokens`.
   DistConfig At(int64_t length_tokens) const;
 };

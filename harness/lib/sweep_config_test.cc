@@ -80,6 +80,78 @@ TEST(SweepConfigTest, ValidationErrors) {
   ExpectError(with([](auto& j) { j["ruler"]["books"] = 3; }), "ruler.books must be a path string");
 }
 
+TEST(SweepConfigTest, SparseModes) {
+  nlohmann::json j = Valid();
+  j["attention"] = nlohmann::json::parse(R"([
+    {"label": "stream", "mode": "streaming", "sink": 64, "local": 256},
+    {"label": "stream-blocks", "mode": "streaming", "sink": 1, "local": 3, "unit": "blocks"},
+    {"label": "bs", "mode": "block-sparse", "density": 0.25, "sparse_block": 64},
+    {"label": "topk", "mode": "topk-kv", "topk_fraction": 0.25, "recency": 128}
+  ])");
+  const SweepConfig c = ParseSweepConfigJson(j, "cfg.json");
+  const DistConfig stream = c.attention[0].At(4096);
+  EXPECT_EQ(stream.mode, AttnMode::kStreaming);
+  ASSERT_NE(stream.sparse, nullptr);
+  EXPECT_EQ(stream.sparse->sink, 64);
+  EXPECT_EQ(stream.sparse->local, 256);
+  EXPECT_FALSE(stream.sparse->streaming_in_blocks);
+  EXPECT_TRUE(c.attention[1].At(4096).sparse->streaming_in_blocks);
+  const DistConfig bs = c.attention[2].At(8192);
+  EXPECT_DOUBLE_EQ(bs.sparse->density, 0.25);
+  EXPECT_EQ(bs.sparse->block, 64);
+  const DistConfig topk = c.attention[3].At(4096);
+  EXPECT_EQ(topk.mode, AttnMode::kTopkKv);
+  EXPECT_DOUBLE_EQ(topk.topk_fraction, 0.25);
+  EXPECT_EQ(topk.topk_recency, 128);
+  EXPECT_EQ(topk.topk_sink, 64);  // the default
+  EXPECT_EQ(topk.sparse, nullptr);
+
+  auto with = [](const std::string& entry) {
+    nlohmann::json j = Valid();
+    j["attention"] = nlohmann::json::array({nlohmann::json::parse(entry)});
+    return j;
+  };
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": 0, "local": 0})"),
+              "attention[0]: streaming needs --sink >= 0, --local >= 0 and --sink + --local > 0, got 0 + 0");
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": 4})"), "streaming needs sink and local");
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": "4", "local": 1})"),
+              "attention[0].sink must be an integer");
+  ExpectError(with(R"({"label": "b", "mode": "block-sparse", "density": 0})"),
+              "--density must be in (0, 1], got 0");
+  ExpectError(with(R"({"label": "b", "mode": "block-sparse", "density": 1.5})"), "got 1.5");
+  ExpectError(with(R"({"label": "b", "mode": "block-sparse"})"), "block-sparse needs density");
+  ExpectError(with(R"({"label": "b", "mode": "block-sparse", "density": 0.5, "sink": 3})"),
+              "sink applies to attention streaming only");
+  ExpectError(with(R"({"label": "t", "mode": "topk-kv"})"), "topk-kv needs one of topk");
+  ExpectError(with(R"({"label": "t", "mode": "topk-kv", "topk_fraction": 0})"),
+              "topk-kv needs one of topk");
+  ExpectError(with(R"({"label": "t", "mode": "topk-kv", "topk_fraction": 2})"),
+              "topk_fraction must be in (0, 1], got 2");
+  ExpectError(with(R"({"label": "t", "mode": "topk-kv", "topk": 4, "density": 0.5})"),
+              "density applies to attention block-sparse only");
+  ExpectError(with(R"({"label": "d", "mode": "dense", "topk": 4})"),
+              "topk applies to attention topk-kv only");
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "mask_file": "no-such-mask.json"})"),
+              "no-such-mask.json");
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "window": 3})"), "unknown key 'window'");
+}
+
+// A mask file named by a sweep config is found beside the config.
+TEST(SweepConfigTest, MaskFilesAreRelativeToTheConfig) {
+  const std::string tasks = std::string(STARATTN_SOURCE_DIR) + "/tasks";
+  const SweepConfig c = ParseSweepConfig(tasks + "/sparse-smollm2.json");
+  bool found = false;
+  for (const SweepAttention& a : c.attention) {
+    const DistConfig d = a.At(4096);
+    if (d.sparse != nullptr && d.sparse->source != "flags") {
+      found = true;
+      EXPECT_EQ(d.sparse->source, tasks + "/masks/smollm2-half-dense-streaming.json");
+      EXPECT_EQ(d.sparse->head_types.size(), 30u);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 // Profiles: an unknown profile, a profile of the other benchmark, a setting of the other
 // benchmark, a bad value, the reference profile without its prompts file.
 TEST(SweepConfigTest, ProfileErrors) {
@@ -130,7 +202,7 @@ TEST(SweepConfigTest, ProfilesAndSettings) {
 TEST(SweepConfigTest, ShippedConfigsParse) {
   for (const char* name : {"demo", "ruler-smollm2", "babilong-smollm2", "paper-llama3.1-8b",
                            "babilong-profiles-smollm2-project",
-                           "babilong-profiles-smollm2-reference"}) {
+                           "babilong-profiles-smollm2-reference", "sparse-smollm2"}) {
     EXPECT_NO_THROW(ParseSweepConfig(std::string(STARATTN_SOURCE_DIR) + "/tasks/" + name + ".json"))
         << name;
   }
