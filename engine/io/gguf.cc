@@ -263,9 +263,12 @@ int64_t GgufTensorInfo::n_elements() const {
   return n;
 }
 
-GgufFile GgufFile::Open(const std::string& path) {
+GgufFile GgufFile::Open(const std::string& path) { return Parse(MappedFile::Open(path)); }
+
+GgufFile GgufFile::Parse(MappedFile file) {
   GgufFile f;
-  f.file_ = MappedFile::Open(path);
+  f.file_ = std::move(file);
+  const std::string& path = f.file_.path();
   const uint8_t* base = f.file_.data();
   const size_t size = f.file_.size();
   Parser p(path, base, size);

@@ -378,6 +378,27 @@ TEST_F(GgufTest, AcceptsVersion2) {
   EXPECT_EQ(f.RequireInt("test.u8"), 200);
 }
 
+// Parse reads bytes already in memory (fuzzers, tests): the same result as Open, and errors
+// name the buffer.
+TEST_F(GgufTest, ParsesBytesInMemory) {
+  const GgufFile file = GgufFile::Open(MetaPath());
+  const GgufFile mem = GgufFile::Parse(MappedFile::FromBytes("mem.gguf", meta_));
+  EXPECT_EQ(mem.path(), "mem.gguf");
+  ASSERT_EQ(mem.tensors().size(), file.tensors().size());
+  for (const GgufTensorInfo& t : file.tensors()) {
+    const GgufTensorInfo* m = mem.FindTensor(t.name);
+    ASSERT_NE(m, nullptr) << t.name;
+    EXPECT_EQ(m->dims, t.dims);
+    if (IsSupportedType(t.type_id)) {
+      EXPECT_EQ(mem.ReadF32(*m), file.ReadF32(t)) << t.name;
+    }
+  }
+  EXPECT_EQ(mem.metadata().size(), file.metadata().size());
+  const std::string msg =
+      ErrorOf([&] { GgufFile::Parse(MappedFile::FromBytes("cut.gguf", meta_.substr(0, 30))); });
+  EXPECT_EQ(msg, "cut.gguf: metadata count 22 is impossible for a 30-byte file");
+}
+
 TEST_F(GgufTest, MissingFile) {
   const std::string path = (dir_ / "nope.gguf").string();
   const std::string msg = ErrorOf([&] { GgufFile::Open(path); });

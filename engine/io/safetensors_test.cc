@@ -77,6 +77,20 @@ TEST(SafetensorsTest, ReadsSingleFile) {
   ExpectFixtureTensors(SafetensorsCheckpoint::OpenFile(dir + "/model.safetensors"));
 }
 
+TEST(SafetensorsTest, ReadsBytesInMemory) {
+  const std::string bytes =
+      ReadFileToString(testing::FixturePath("io/st/single/model.safetensors"));
+  const SafetensorsCheckpoint c =
+      SafetensorsCheckpoint::FromMapped(MappedFile::FromBytes("mem.safetensors", bytes));
+  ExpectFixtureTensors(c);
+  EXPECT_EQ(c.Find("a.f32")->file, "mem.safetensors");
+  const std::string msg = ErrorOf([&] {
+    SafetensorsCheckpoint::FromMapped(
+        MappedFile::FromBytes("cut.safetensors", bytes.substr(0, 20)));
+  });
+  EXPECT_TRUE(msg.starts_with("cut.safetensors: header length")) << msg;
+}
+
 TEST(SafetensorsTest, ReadsShards) {
   const SafetensorsCheckpoint c =
       SafetensorsCheckpoint::OpenDir(testing::FixturePath("io/st/sharded"));
