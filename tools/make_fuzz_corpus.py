@@ -343,6 +343,15 @@ def main():
                 {"type": "Punctuation", "behavior": "Isolated"},
                 {"type": "WhitespaceSplit"}]}}),
     }
+    # The inline chat templates of the tokenizer fixtures (qwen2, llama2 styles).
+    with open(os.path.join(fixtures, "tokenizer", "chat_templates.json"), encoding="utf-8") as f:
+        templates = json.load(f)["templates"]
+    for name, t in sorted(templates.items()):
+        if "inline" in t["source"]:
+            c = json.dumps({"bos_token": "<s>", "eos_token": "</s>",
+                            "chat_template": t["source"]["inline"]}).encode()
+            tj = json.dumps(tokenizer_json_metaspace(), ensure_ascii=False).encode()
+            write(d, "chat_template_" + name, tj + b"\0" + c + b"\0" + text)
     variants["byte_level_ignore_merges"]["model"]["ignore_merges"] = True
     variants["metaspace"]["added_tokens"].append(
         {"id": len(variants["metaspace"]["model"]["vocab"]), "content": "<tool>", "special": False,

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -12,7 +14,8 @@ namespace starattn::fuzz {
 
 // Encodes `text` with and without BOS and special tokens: every id is in [0, vocab_size); decodes
 // the ids with and without special tokens, and ids outside the vocabulary (skipped); looks up
-// pieces, the text as a piece, and the end-of-generation ids. Throws only Error.
+// pieces, the text as a piece, and the end-of-generation ids; reads the chat template from the
+// file (family, default system prompt) and renders a chat with it. Throws only Error.
 inline void ExerciseTokenizer(const Tokenizer& tok, const std::string& text) {
   for (const bool special : {false, true}) {
     const std::vector<int32_t> ids = tok.Encode(text, special, special);
@@ -29,6 +32,9 @@ inline void ExerciseTokenizer(const Tokenizer& tok, const std::string& text) {
   for (const int32_t id : tok.eog_ids()) {
     if (!tok.IsEog(id)) Violation("an end-of-generation id is not IsEog");
   }
+  const ChatTemplate family = DetectChatTemplate(tok.chat_template_source());
+  const std::optional<std::string> system = DefaultSystemPrompt(tok.chat_template_source());
+  (void)tok.Encode(RenderChat(family, {{"user", text}}, true, system), true, true);
 }
 
 }  // namespace starattn::fuzz
