@@ -20,7 +20,6 @@ std::string Describe(const nlohmann::json& v) {
 }
 
 void AppendSnippet(const nlohmann::json& v, size_t max_chars, int depth, std::string* out) {
-  if (out->size() > max_chars) return;
   if (v.is_array() || v.is_object()) {
     const bool array = v.is_array();
     *out += array ? '[' : '{';
@@ -46,7 +45,9 @@ void AppendSnippet(const nlohmann::json& v, size_t max_chars, int depth, std::st
     *out += array ? ']' : '}';
     return;
   }
-  *out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string d = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (d.size() > max_chars) d = d.substr(0, max_chars) + "...";
+  *out += d;
 }
 
 // "[min, max]", or the shorter "must not be negative" / "must be positive" forms.
@@ -193,10 +194,26 @@ double JsonDouble(const nlohmann::json& v, std::string_view field, double min, d
   return d;
 }
 
+nlohmann::json ParseJson(std::string_view text, std::string_view what, int max_depth) {
+  using Event = nlohmann::json::parse_event_t;
+  // `depth` of a start event counts the arrays and objects around the one that starts.
+  const nlohmann::json::parser_callback_t limit = [&](int depth, Event event, nlohmann::json&) {
+    if ((event == Event::array_start || event == Event::object_start) && depth >= max_depth) {
+      Fail("{}: JSON nested deeper than {} levels", what, max_depth);
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), limit);
+  } catch (const nlohmann::json::exception& e) {
+    Fail("{}: invalid JSON: {}", what, OneLine(e.what()));
+  }
+}
+
 std::string JsonSnippet(const nlohmann::json& v, size_t max_chars) {
   std::string out;
   AppendSnippet(v, max_chars, 0, &out);
-  return Printable(out, max_chars + 8);
+  return Printable(out, 2 * max_chars + 16);
 }
 
 void FailOverflow(std::string_view what, char op, const std::string& a, const std::string& b,

@@ -58,6 +58,13 @@ double JsonDouble(const nlohmann::json& v, std::string_view field,
                   double min = -std::numeric_limits<double>::max(),
                   double max = std::numeric_limits<double>::max());
 
+// Parses JSON text from a file or a record: an Error "<what>: invalid JSON: ..." (one line) for
+// malformed text, and "<what>: JSON nested deeper than <max_depth> levels" for deep nesting, which
+// nothing here needs and which would overflow the stack of the recursive code that handles values
+// later (nlohmann's dump() recurses once per level: a record nested 100,000 deep, echoed into an
+// output file, crashes the writer).
+nlohmann::json ParseJson(std::string_view text, std::string_view what, int max_depth = 64);
+
 // A JSON value quoted for an error message, at most about max_chars long, without recursing
 // into deep nesting (nlohmann's dump() recurses once per level: a file nested 100,000 deep would
 // overflow the stack in the message of its own error).

@@ -136,6 +136,33 @@ TEST(JsonNumberTest, DoublesAreFinite) {
   EXPECT_EQ(ErrorOf([] { JsonDouble(json(5.0), "p", 0, 1); }), "p: 5.0 is out of range [0, 1]");
 }
 
+TEST(JsonNumberTest, ParseJsonLimitsNesting) {
+  EXPECT_EQ(ParseJson("{\"a\": [1, 2]}", "x.json")["a"][1], 2);
+  EXPECT_EQ(ErrorOf([] { ParseJson("{\"a\": ", "x.json"); }).substr(0, 22),
+            "x.json: invalid JSON: ");
+  EXPECT_EQ(ErrorOf([] { ParseJson("[1,\n", "x.json"); }).find('\n'), std::string::npos);
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(ErrorOf([&] { ParseJson(deep, "pred.jsonl:3"); }),
+            "pred.jsonl:3: JSON nested deeper than 64 levels");
+  const std::string ok = std::string(64, '[') + std::string(64, ']');
+  EXPECT_NO_THROW(ParseJson(ok, "x"));
+  EXPECT_EQ(ErrorOf([&] { ParseJson("[" + ok + "]", "x"); }),
+            "x: JSON nested deeper than 64 levels");
+}
+
+// Quoting a value in a message never recurses deeply (nlohmann's dump() overflows the stack on a
+// value nested 100,000 deep; the parser and the destructor do not recurse).
+TEST(JsonNumberTest, SnippetOfDeepNesting) {
+  const std::string deep = std::string(100000, '[') + "7" + std::string(100000, ']');
+  const json v = json::parse(deep);
+  EXPECT_EQ(JsonSnippet(v), "[[[...]]]");
+  EXPECT_EQ(ErrorOf([&] { JsonInt(v, "shape[0]"); }),
+            "shape[0]: expected an integer, got array [[[...]]]");
+  EXPECT_EQ(JsonSnippet(json::parse("{\"a\": [1, \"x\"], \"b\": null}")),
+            "{\"a\": [1, \"x\"], \"b\": null}");
+  EXPECT_EQ(JsonSnippet(json(std::vector<int>(100, 1)), 20), "[1, 1, 1, 1, 1, 1, 1, 1, ...]");
+}
+
 TEST(CheckedArithmeticTest, OverflowIsAnErrorNamingTheQuantity) {
   EXPECT_EQ(CheckedMul<uint64_t>(1 << 20, 1 << 20, "bytes"), uint64_t{1} << 40);
   EXPECT_EQ(CheckedMul<int64_t>(-3, 4, "n"), -12);

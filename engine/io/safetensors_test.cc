@@ -91,6 +91,24 @@ TEST(SafetensorsTest, ReadsBytesInMemory) {
   EXPECT_TRUE(msg.starts_with("cut.safetensors: header length")) << msg;
 }
 
+// A shape entry nested 100,000 deep: an Error quoting two levels, not a stack overflow in the
+// message (json::dump() recursed once per level).
+TEST(SafetensorsTest, DeeplyNestedShapeIsAnError) {
+  const std::string shape = std::string(100000, '[') + std::string(100000, ']');
+  std::string header =
+      "{\"t\": {\"dtype\": \"F32\", \"shape\": [" + shape + "], \"data_offsets\": [0, 0]}}";
+  header += std::string((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  file += header;
+  const std::string msg = ErrorOf(
+      [&] { SafetensorsCheckpoint::FromMapped(MappedFile::FromBytes("deep.safetensors", file)); });
+  EXPECT_EQ(msg,
+            "deep.safetensors: tensor 't' shape entry must be a non-negative integer, got "
+            "[[[...]]]");
+}
+
 TEST(SafetensorsTest, ReadsShards) {
   const SafetensorsCheckpoint c =
       SafetensorsCheckpoint::OpenDir(testing::FixturePath("io/st/sharded"));
