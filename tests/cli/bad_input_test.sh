@@ -28,6 +28,15 @@ json.dump({"name": "x", "models": [{"label": "m", "path": "m.gguf"}],
            "ruler": {"tasks": ["niah_single_1"], "lengths": ["99999999999999999999"]},
            "attention": [{"label": "dense", "mode": "dense"}]},
           open(os.path.join(d, "sweep.json"), "w"))
+# GGUF v3 files with one F32 tensor "t" and no metadata: dims that overflow, and data that the
+# file does not hold.
+import struct
+def gguf(dims):
+    b = b"GGUF" + struct.pack("<IQQ", 3, 1, 0) + struct.pack("<Q", 1) + b"t"
+    b += struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", x) for x in dims)
+    return b + struct.pack("<IQ", 0, 0)
+open(os.path.join(d, "overflow.gguf"), "wb").write(gguf([1 << 40, 1 << 40]))
+open(os.path.join(d, "short.gguf"), "wb").write(gguf([1024]) + b"\0" * 64)
 PY
 printf 'GGUF\3\0\0\0\1\0\0\0' > bad.gguf   # a truncated GGUF header
 
@@ -60,14 +69,19 @@ expect 2 "cannot create directories: Not a directory \[$tmp/afile/out" \
   generate-ruler --tokenizer tok/tokenizer.json --tasks niah_single_1 --lengths 4096 --samples 1 \
   --out "$tmp/afile/out"
 # Numbers: overflow and garbage name the field.
-expect 2 "\-\-lengths: '99999999999999999999k' is not a length" \
+expect 2 "\-\-lengths: .*99999999999999999999k" \
   generate-ruler --tokenizer tok/tokenizer.json --lengths 99999999999999999999k --out o
-expect 2 "a number in the input is out of range (stoll)" sweep sweep.json
+expect 2 "out of range" sweep sweep.json
 # Model and tokenizer files.
 expect 2 "bad.gguf: truncated" tokenize --model bad.gguf --text hi
+expect 2 "overflow.gguf: tensor 't' element count overflows" tokenize --model overflow.gguf --text hi
+expect 2 "short.gguf: tensor 't' (4096 bytes at data offset 0) extends past the end of the file" \
+  tokenize --model short.gguf --text hi
 expect 2 "huge.json: model.vocab entry 'zz' has id 1073741823, above the vocabulary" \
   tokenize --tokenizer huge.json --text hi
-expect 2 "type must be string, but is number" tokenize --model hf --text hi
+# (engine/model/config.cc reads model_type with json::value: the message does not name the file
+# yet; results/fuzz/README.md, F1.)
+expect 2 "model_type\|type must be string, but is number" tokenize --model hf --text hi
 expect 2 "no such file or directory" tokenize --model missing.gguf --text hi
 # Failures at run time: output that cannot be written.
 stdout=/dev/full
