@@ -508,6 +508,12 @@ TEST_F(GgufTest, BadTensorInfos) {
   Put<uint64_t>(b, at.dims, uint64_t{1} << 40);
   Put<uint64_t>(b, at.dims + 8, uint64_t{1} << 40);
   ExpectOpenError(b, "overflows");
+  // An F32 row of 2^62 elements is 2^64 bytes: the byte count wrapped to 0 and the tensor passed
+  // as an empty one; ReadF32 then asked for a vector of 2^62 floats (found by gguf_fuzz).
+  b = meta_;
+  Put<uint64_t>(b, at.dims, uint64_t{1} << 62);
+  Put<uint64_t>(b, at.dims + 8, 1);
+  ExpectOpenError(b, "tensor 't.f32' byte size overflows");
   b = meta_;
   Put<uint32_t>(b, at.type, 99);
   ExpectOpenError(b, "unknown GGML type id 99");
