@@ -236,7 +236,10 @@ std::vector<StoryLine> StoryQa4(Rng& rng) {
   // Three distinct places in a line along one axis: p[0] is `dir` of p[1], p[1] is `dir` of p[2].
   static const std::vector<std::pair<std::string, std::string>> kAxes = {{"north", "south"},
                                                                          {"east", "west"}};
-  const auto& [dir, opposite] = rng.Pick(kAxes);
+  // Named references, not a structured binding: the lambda below captures them (clang 14).
+  const auto& axis = rng.Pick(kAxes);
+  const std::string& dir = axis.first;
+  const std::string& opposite = axis.second;
   std::vector<int> l = {0, 1, 2, 3, 4, 5};
   rng.Shuffle(l);
   const std::vector<std::string> p = {kLocations[l[0]], kLocations[l[1]], kLocations[l[2]]};

@@ -1,12 +1,14 @@
 // starattn: Star Attention inference engine and evaluation harness.
-#include <boost/program_options/errors.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <exception>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
 #include "engine/cpu/ops.h"
 #include "harness/cli.h"
+#include "harness/lib/exit_status.h"
 
 namespace {
 
@@ -18,9 +20,7 @@ void PrintUsage(const std::vector<starattn::cli::Command>& commands) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   // Flush denormals to zero (FTZ + DAZ) before any thread starts, so every thread inherits it:
   // long, repetitive contexts drive some activations into the denormal range, where x86 FMA
   // units slow down by orders of magnitude.
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   }
   if (argc < 2) {
     PrintUsage(commands);
-    return 2;
+    return starattn::cli::kExitBadInput;
   }
   const std::string verb = argv[1];
   if (verb == "--help" || verb == "-h" || verb == "help") {
@@ -45,21 +45,36 @@ int main(int argc, char** argv) {
   for (const auto& c : commands) {
     if (c.name != verb) continue;
     try {
-      return c.run(std::vector<std::string>(argv + 2, argv + argc));
-    } catch (const starattn::Error& e) {
-      std::cerr << "starattn " << verb << ": error: " << e.what() << "\n";
-      return 1;
-    } catch (const boost::program_options::error& e) {
-      std::cerr << "starattn " << verb << ": error: " << e.what() << " (see --help)\n";
-      return 2;
-    } catch (const nlohmann::json::exception& e) {
-      std::cerr << "starattn " << verb << ": error: " << e.what() << "\n";
-      return 1;
-    } catch (const std::bad_alloc&) {
-      std::cerr << "starattn " << verb << ": error: out of memory\n";
-      return 1;
+      const int code = c.run(std::vector<std::string>(argv + 2, argv + argc));
+      // Output that did not reach its destination (a full disk, a closed pipe) is a failure.
+      std::cout.flush();
+      if (!std::cout) {
+        starattn::FailAtRuntime("cannot write the standard output: {}", std::strerror(errno));
+      }
+      return code;
+    } catch (...) {
+      const starattn::cli::ExitStatus s =
+          starattn::cli::DescribeException(std::current_exception());
+      std::cout.flush();
+      std::cerr << "starattn " << verb << ": error: " << s.message << "\n";
+      return s.code;
     }
   }
-  std::cerr << "starattn: error: unknown command '" << verb << "' (see starattn --help)\n";
-  return 2;
+  std::cerr << "starattn: error: unknown command '" << starattn::cli::OneLine(verb)
+            << "' (see starattn --help)\n";
+  return starattn::cli::kExitBadInput;
+}
+
+}  // namespace
+
+// Every exception becomes one line on stderr and an exit code (harness/lib/exit_status.h): 2 for
+// bad input, 1 for failures at run time. None reaches std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (...) {
+    const starattn::cli::ExitStatus s = starattn::cli::DescribeException(std::current_exception());
+    std::cerr << "starattn: error: " << s.message << "\n";
+    return s.code;
+  }
 }

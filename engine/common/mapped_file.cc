@@ -35,7 +35,7 @@ MappedFile MappedFile::Open(const std::string& path) {
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
-      Fail("{}: cannot mmap: {}", path, std::strerror(e));
+      FailAtRuntime("{}: cannot mmap: {}", path, std::strerror(e));
     }
     f.data_ = static_cast<const uint8_t*>(p);
   }
@@ -43,14 +43,27 @@ MappedFile MappedFile::Open(const std::string& path) {
   return f;
 }
 
+MappedFile MappedFile::FromBytes(std::string name, std::string_view bytes) {
+  MappedFile f;
+  f.path_ = std::move(name);
+  f.size_ = bytes.size();
+  if (!bytes.empty()) {
+    f.owned_ = std::make_unique<uint8_t[]>(bytes.size());
+    std::memcpy(f.owned_.get(), bytes.data(), bytes.size());
+    f.data_ = f.owned_.get();
+  }
+  return f;
+}
+
 MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_ != nullptr && owned_ == nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
     path_ = std::move(other.path_);
     data_ = other.data_;
     size_ = other.size_;
+    owned_ = std::move(other.owned_);
     other.data_ = nullptr;
     other.size_ = 0;
   }
@@ -58,15 +71,17 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr && owned_ == nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 std::string ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) Fail("{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) Fail("{}: is a directory", path);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) Fail("{}: read error", path);
+  if (in.bad()) FailAtRuntime("{}: read error", path);
   return ss.str();
 }
 

@@ -1,9 +1,13 @@
-// A read-only memory map of a whole file. Move-only; unmaps on destruction.
+// A read-only memory map of a whole file, or an owned in-memory copy of bytes (FromBytes: for
+// parsers fed from memory, e.g. fuzzers, where the exact-size heap block lets AddressSanitizer
+// catch a read one byte past the end). Move-only; unmaps or frees on destruction.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace starattn {
 
@@ -11,6 +15,8 @@ class MappedFile {
  public:
   // Maps `path` read-only. Throws Error("<path>: <reason>") when it cannot.
   static MappedFile Open(const std::string& path);
+  // A copy of `bytes`; `name` stands for the path in error messages.
+  static MappedFile FromBytes(std::string name, std::string_view bytes);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;
@@ -27,6 +33,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  std::unique_ptr<uint8_t[]> owned_;  // FromBytes: the copy data_ points to (else not mapped)
 };
 
 // Reads a whole (small) file into a string. Throws Error("<path>: <reason>").

@@ -33,6 +33,31 @@ TEST(MappedFileTest, MapsContentsAndMoves) {
   fs::remove(p);
 }
 
+TEST(MappedFileTest, FromBytesOwnsACopy) {
+  std::string bytes("abc\0def", 7);
+  MappedFile f = MappedFile::FromBytes("mem", bytes);
+  bytes[0] = 'X';
+  ASSERT_EQ(f.size(), 7u);
+  EXPECT_EQ(f.path(), "mem");
+  EXPECT_EQ(std::memcmp(f.data(), "abc\0def", 7), 0);
+  MappedFile g = std::move(f);
+  EXPECT_EQ(f.data(), nullptr);
+  EXPECT_EQ(std::memcmp(g.data(), "abc\0def", 7), 0);
+  g = MappedFile::FromBytes("empty", "");
+  EXPECT_EQ(g.size(), 0u);
+  EXPECT_EQ(g.data(), nullptr);
+}
+
+TEST(MappedFileTest, ReadFileToStringRejectsADirectory) {
+  const std::string dir = fs::temp_directory_path().string();
+  try {
+    ReadFileToString(dir);
+    ADD_FAILURE() << "read a directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + ": is a directory");
+  }
+}
+
 TEST(MappedFileTest, EmptyFile) {
   const fs::path p = TempPath("empty");
   std::ofstream(p).close();

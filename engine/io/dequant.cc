@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 
 // Bit-exactness: ggml and gguf-py round each product and sum in fp32. A compiler may fuse
 // `d * q + m` into an FMA, but every product here is exact in fp32 (an fp16 scale has 11
@@ -305,7 +306,8 @@ size_t RowBytes(GgmlType type, int64_t n) {
     Fail("{} elements of type {} are not a whole number of {}-element blocks", n, t.name,
          t.block_size);
   }
-  return static_cast<size_t>(n / t.block_size) * t.block_bytes;
+  return CheckedMul<size_t>(static_cast<size_t>(n / t.block_size), t.block_bytes,
+                            fmt::format("bytes of {} elements of type {}", n, t.name));
 }
 
 void Dequantize(GgmlType type, const void* src, int64_t n, float* dst) {

@@ -263,9 +263,12 @@ int64_t GgufTensorInfo::n_elements() const {
   return n;
 }
 
-GgufFile GgufFile::Open(const std::string& path) {
+GgufFile GgufFile::Open(const std::string& path) { return Parse(MappedFile::Open(path)); }
+
+GgufFile GgufFile::Parse(MappedFile file) {
   GgufFile f;
-  f.file_ = MappedFile::Open(path);
+  f.file_ = std::move(file);
+  const std::string& path = f.file_.path();
   const uint8_t* base = f.file_.data();
   const size_t size = f.file_.size();
   Parser p(path, base, size);
@@ -354,11 +357,15 @@ GgufFile GgufFile::Open(const std::string& path) {
       Fail("{}: tensor '{}' of type {} has row length {}, not a multiple of the block size {}",
            path, name, type_name, t.dims[0], block);
     }
-    const uint64_t row_bytes = RowBytes(type, t.dims[0]);
+    // Bytes of a row, then of the tensor, checked: an F32 row of 2^62 elements is 2^64 bytes,
+    // which wrapped to 0 and let a tensor of 2^62 elements pass as a 0-byte one.
+    const uint64_t row_blocks = static_cast<uint64_t>(t.dims[0] / block);
     const uint64_t rows = n_elements / static_cast<uint64_t>(t.dims[0]);
-    if (MulOverflows(row_bytes, rows, std::numeric_limits<size_t>::max())) {
+    if (MulOverflows(row_blocks, BlockBytes(type), std::numeric_limits<size_t>::max()) ||
+        MulOverflows(RowBytes(type, t.dims[0]), rows, std::numeric_limits<size_t>::max())) {
       Fail("{}: tensor '{}' byte size overflows", path, name);
     }
+    const uint64_t row_bytes = RowBytes(type, t.dims[0]);
     t.nbytes = static_cast<size_t>(row_bytes * rows);
     if (t.offset % f.alignment_ != 0) {
       Fail("{}: tensor '{}' offset {} is not a multiple of the alignment {}", path, name, t.offset,

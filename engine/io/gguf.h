@@ -39,6 +39,8 @@ struct GgufTensorInfo {
 class GgufFile {
  public:
   static GgufFile Open(const std::string& path);
+  // Parses bytes already in memory or mapped (MappedFile::FromBytes for fuzzers and tests).
+  static GgufFile Parse(MappedFile file);
 
   const std::string& path() const { return file_.path(); }
   uint32_t version() const { return version_; }

@@ -361,6 +361,26 @@ TEST_F(GgufTest, AcceptsVersion2) {
   EXPECT_EQ(f.RequireInt("test.u8"), 200);
 }
 
+// Parse reads bytes already in memory (fuzzers, tests): the same result as Open, and errors
+// name the buffer.
+TEST_F(GgufTest, ParsesBytesInMemory) {
+  const GgufFile file = GgufFile::Open(MetaPath());
+  const GgufFile mem = GgufFile::Parse(MappedFile::FromBytes("mem.gguf", meta_));
+  EXPECT_EQ(mem.path(), "mem.gguf");
+  ASSERT_EQ(mem.tensors().size(), file.tensors().size());
+  for (const GgufTensorInfo& t : file.tensors()) {
+    const GgufTensorInfo* m = mem.FindTensor(t.name);
+    ASSERT_NE(m, nullptr) << t.name;
+    EXPECT_EQ(m->dims, t.dims);
+    if (IsSupportedType(t.type_id)) {
+      EXPECT_EQ(mem.ReadF32(*m), file.ReadF32(t)) << t.name;
+    }
+  }
+  EXPECT_EQ(mem.metadata().size(), file.metadata().size());
+  EXPECT_THAT([&] { GgufFile::Parse(MappedFile::FromBytes("cut.gguf", meta_.substr(0, 30))); },
+              ThrowsOneLineErrorAt("cut.gguf: metadata count 22 is impossible for a 30-byte file"));
+}
+
 TEST_F(GgufTest, MissingFile) {
   const std::string path = (dir_ / "nope.gguf").string();
   EXPECT_THAT([&] { GgufFile::Open(path); }, ThrowsOneLineErrorAt(path + ": "));
@@ -469,6 +489,12 @@ TEST_F(GgufTest, BadTensorInfos) {
   Put<uint64_t>(b, at.dims, uint64_t{1} << 40);
   Put<uint64_t>(b, at.dims + 8, uint64_t{1} << 40);
   ExpectOpenError(b, "overflows");
+  // An F32 row of 2^62 elements is 2^64 bytes: the byte count wrapped to 0 and the tensor passed
+  // as an empty one; ReadF32 then asked for a vector of 2^62 floats (found by gguf_fuzz).
+  b = meta_;
+  Put<uint64_t>(b, at.dims, uint64_t{1} << 62);
+  Put<uint64_t>(b, at.dims + 8, 1);
+  ExpectOpenError(b, "tensor 't.f32' byte size overflows");
   b = meta_;
   Put<uint32_t>(b, at.type, 99);
   ExpectOpenError(b, "unknown GGML type id 99");

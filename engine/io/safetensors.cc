@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 #include "engine/io/dequant.h"
 
 namespace starattn {
@@ -24,6 +25,9 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// The reference implementation (huggingface/safetensors) refuses headers larger than this.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 // Bytes per element of every dtype safetensors defines; 0 if unknown.
 size_t DtypeSize(std::string_view dtype) {
@@ -44,7 +48,7 @@ uint64_t ToU64(const json& j, const std::string& path, const std::string& what) 
   if (j.is_number_integer() && j.get<int64_t>() >= 0) {
     return static_cast<uint64_t>(j.get<int64_t>());
   }
-  Fail("{}: {} must be a non-negative integer, got {}", path, what, Printable(j.dump(), 120));
+  Fail("{}: {} must be a non-negative integer, got {}", path, what, JsonSnippet(j, 120));
 }
 
 json ParseJson(std::string_view text, const std::string& path, std::string_view what) {
@@ -64,8 +68,12 @@ int64_t SafeTensor::n_elements() const {
 }
 
 SafetensorsCheckpoint SafetensorsCheckpoint::OpenFile(const std::string& path) {
+  return FromMapped(MappedFile::Open(path));
+}
+
+SafetensorsCheckpoint SafetensorsCheckpoint::FromMapped(MappedFile file) {
   SafetensorsCheckpoint c;
-  c.AddFile(path);
+  c.AddFile(std::move(file));
   return c;
 }
 
@@ -101,7 +109,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
       if (!fs::is_regular_file(p, ec)) {
         Fail("{}: shard '{}' listed in weight_map does not exist", index_path, Printable(shard, 120));
       }
-      c.AddFile(p.string());
+      c.AddFile(MappedFile::Open(p.string()));
     }
     for (const auto& [name, shard] : weight_map) {
       const SafeTensor* t = c.Find(name);
@@ -116,8 +124,9 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
   Fail("{}: no model.safetensors or model.safetensors.index.json", dir);
 }
 
-void SafetensorsCheckpoint::AddFile(const std::string& path) {
-  auto file = std::make_unique<MappedFile>(MappedFile::Open(path));
+void SafetensorsCheckpoint::AddFile(MappedFile mapped) {
+  auto file = std::make_unique<MappedFile>(std::move(mapped));
+  const std::string& path = file->path();
   const uint8_t* base = file->data();
   const size_t size = file->size();
   if (size < 8) {
@@ -128,6 +137,10 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
   if (header_len > size - 8) {
     Fail("{}: header length {} extends past the end of the file ({} bytes)", path, header_len,
          size);
+  }
+  if (header_len > kMaxHeaderBytes) {
+    Fail("{}: header length {} exceeds the format's limit of {} bytes", path, header_len,
+         kMaxHeaderBytes);
   }
   const std::string_view text(reinterpret_cast<const char*>(base + 8),
                               static_cast<size_t>(header_len));
@@ -177,7 +190,7 @@ void SafetensorsCheckpoint::AddFile(const std::string& path) {
     }
     if (n > std::numeric_limits<uint64_t>::max() / elem || end - begin != n * elem) {
       Fail("{}: tensor '{}' has {} bytes but shape {} of {} needs {}", path, pname, end - begin,
-           Printable(entry["shape"].dump(), 120), t.dtype, n * elem);
+           JsonSnippet(entry["shape"], 120), t.dtype, n * elem);
     }
     t.data = base + data_start + begin;
     t.nbytes = static_cast<size_t>(end - begin);

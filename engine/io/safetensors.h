@@ -28,6 +28,8 @@ class SafetensorsCheckpoint {
   static SafetensorsCheckpoint OpenDir(const std::string& dir);
   // One .safetensors file.
   static SafetensorsCheckpoint OpenFile(const std::string& path);
+  // One safetensors file already in memory or mapped (MappedFile::FromBytes for fuzzers, tests).
+  static SafetensorsCheckpoint FromMapped(MappedFile file);
 
   const SafeTensor* Find(const std::string& name) const;  // nullptr if absent
   const std::map<std::string, SafeTensor>& tensors() const { return tensors_; }
@@ -35,7 +37,7 @@ class SafetensorsCheckpoint {
   std::vector<float> ReadF32(const SafeTensor& t) const;
 
  private:
-  void AddFile(const std::string& path);
+  void AddFile(MappedFile mapped);
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, SafeTensor> tensors_;
 };

@@ -66,6 +66,39 @@ TEST(SafetensorsTest, ReadsSingleFile) {
   ExpectFixtureTensors(SafetensorsCheckpoint::OpenFile(dir + "/model.safetensors"));
 }
 
+TEST(SafetensorsTest, ReadsBytesInMemory) {
+  const std::string bytes =
+      ReadFileToString(testing::FixturePath("io/st/single/model.safetensors"));
+  const SafetensorsCheckpoint c =
+      SafetensorsCheckpoint::FromMapped(MappedFile::FromBytes("mem.safetensors", bytes));
+  ExpectFixtureTensors(c);
+  EXPECT_EQ(c.Find("a.f32")->file, "mem.safetensors");
+  EXPECT_THAT(
+      [&] {
+        SafetensorsCheckpoint::FromMapped(
+            MappedFile::FromBytes("cut.safetensors", bytes.substr(0, 20)));
+      },
+      ThrowsOneLineErrorAt("cut.safetensors: header length"));
+}
+
+// A shape entry nested 100,000 deep: an Error quoting two levels, not a stack overflow in the
+// message (json::dump() recursed once per level).
+TEST(SafetensorsTest, DeeplyNestedShapeIsAnError) {
+  const std::string shape = std::string(100000, '[') + std::string(100000, ']');
+  std::string header =
+      "{\"t\": {\"dtype\": \"F32\", \"shape\": [" + shape + "], \"data_offsets\": [0, 0]}}";
+  header += std::string((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  file += header;
+  EXPECT_THAT(
+      [&] { SafetensorsCheckpoint::FromMapped(MappedFile::FromBytes("deep.safetensors", file)); },
+      ::testing::ThrowsMessage<Error>(::testing::Eq(
+          "deep.safetensors: tensor 't' shape entry must be a non-negative integer, got "
+          "[[[...]]]")));
+}
+
 TEST(SafetensorsTest, ReadsShards) {
   const SafetensorsCheckpoint c =
       SafetensorsCheckpoint::OpenDir(testing::FixturePath("io/st/sharded"));

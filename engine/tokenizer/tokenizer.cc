@@ -14,6 +14,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "engine/common/parse.h"
 #include "engine/common/utf8.h"
 #include "engine/io/gguf.h"
 #include "engine/tokenizer/internal.h"
@@ -443,6 +444,9 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
   std::optional<std::vector<std::string>> tokens = gguf.GetStringArray("tokenizer.ggml.tokens");
   STARATTN_REQUIRE(tokens.has_value() && !tokens->empty(),
                    "{}: no tokenizer.ggml.tokens in the GGUF metadata", path);
+  STARATTN_REQUIRE(tokens->size() < (size_t{1} << 30),
+                   "{}: tokenizer.ggml.tokens has {} entries, more than 2^30", path,
+                   tokens->size());
   const auto n = static_cast<int32_t>(tokens->size());
   std::vector<int64_t> types(n, kNormal);
   if (auto tt = gguf.GetIntArray("tokenizer.ggml.token_type")) {
@@ -588,8 +592,15 @@ std::unique_ptr<Tokenizer> LoadGguf(const GgufFile& gguf) {
 
 // ---- tokenizer.json ---------------------------------------------------------------------------
 
-json ParseJsonFile(const std::string& path) {
-  const std::string text = ReadFileToString(path);
+// Ids of a tokenizer.json must be below this, given the number of tokens it lists (vocab entries
+// plus added tokens): gaps are allowed (some vocabularies skip ids), but at most as many unused
+// ids as listed ones (+1024), so that a stray id near 2^30 cannot make the loader allocate a
+// table of a billion entries (32 GB).
+int64_t VocabIdLimit(size_t n_tokens) {
+  return std::min<int64_t>(2 * static_cast<int64_t>(n_tokens) + 1024, int64_t{1} << 30);
+}
+
+json ParseJsonText(std::string_view text, const std::string& path) {
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
@@ -597,6 +608,14 @@ json ParseJsonFile(const std::string& path) {
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     Fail("{}: invalid JSON: {}", path, msg);
   }
+}
+
+// Sequence steps nest; deeper nesting than this is rejected (no real tokenizer comes close).
+constexpr int kMaxSequenceDepth = 16;
+
+void CheckDepth(int depth, const std::string& path, const char* what) {
+  STARATTN_REQUIRE(depth <= kMaxSequenceDepth, "{}: {} Sequences nest deeper than {}", path, what,
+                   kMaxSequenceDepth);
 }
 
 // Reads a string field ("" when absent/null); throws when present with another type.
@@ -639,14 +658,15 @@ std::unique_ptr<ti::Regex> CompileOrFail(const std::string& pattern, const std::
   return re;
 }
 
-void ParseNormalizer(const json& j, const std::string& path, ti::Normalizer* n) {
+void ParseNormalizer(const json& j, const std::string& path, ti::Normalizer* n, int depth = 0) {
   if (j.is_null()) return;
+  CheckDepth(depth, path, "normalizer");
   RequireObject(j, "normalizer", path);
   const std::string type = GetStr(j, "type", path, "normalizer");
   if (type == "Sequence") {
     const auto it = j.find("normalizers");
     STARATTN_REQUIRE(it != j.end() && it->is_array(), "{}: normalizer Sequence has no list", path);
-    for (const json& sub : *it) ParseNormalizer(sub, path, n);
+    for (const json& sub : *it) ParseNormalizer(sub, path, n, depth + 1);
   } else if (type == "NFC") {
     n->AddNormalForm(ti::NormalForm::kNfc);
   } else if (type == "NFD") {
@@ -687,8 +707,9 @@ struct PreTokenizerState {
 };
 
 void ParsePreTokenizer(const json& j, const std::string& path, ti::PreTokenizer* p,
-                       PreTokenizerState* st) {
+                       PreTokenizerState* st, int depth = 0) {
   if (j.is_null()) return;
+  CheckDepth(depth, path, "pre_tokenizer");
   RequireObject(j, "pre_tokenizer", path);
   const std::string type = GetStr(j, "type", path, "pre_tokenizer");
   STARATTN_REQUIRE(!st->byte_level || type == "Sequence",
@@ -698,7 +719,7 @@ void ParsePreTokenizer(const json& j, const std::string& path, ti::PreTokenizer*
     const auto it = j.find("pretokenizers");
     STARATTN_REQUIRE(it != j.end() && it->is_array(), "{}: pre_tokenizer Sequence has no list",
                      path);
-    for (const json& sub : *it) ParsePreTokenizer(sub, path, p, st);
+    for (const json& sub : *it) ParsePreTokenizer(sub, path, p, st, depth + 1);
   } else if (type == "Split") {
     STARATTN_REQUIRE(j.contains("pattern"), "{}: pre_tokenizer Split has no pattern", path);
     auto [is_regex, pat] = ParsePattern(j["pattern"], path, "pre_tokenizer");
@@ -760,14 +781,16 @@ void ParsePreTokenizer(const json& j, const std::string& path, ti::PreTokenizer*
 
 // The decoder: byte-level, or SentencePiece-style (U+2581 -> ' ', byte fallback) with a number
 // of leading spaces stripped.
-void ParseDecoder(const json& j, const std::string& path, bool* byte_level, size_t* strip) {
+void ParseDecoder(const json& j, const std::string& path, bool* byte_level, size_t* strip,
+                  int depth = 0) {
   if (j.is_null()) return;
+  CheckDepth(depth, path, "decoder");
   RequireObject(j, "decoder", path);
   const std::string type = GetStr(j, "type", path, "decoder");
   if (type == "Sequence") {
     const auto it = j.find("decoders");
     STARATTN_REQUIRE(it != j.end() && it->is_array(), "{}: decoder Sequence has no list", path);
-    for (const json& sub : *it) ParseDecoder(sub, path, byte_level, strip);
+    for (const json& sub : *it) ParseDecoder(sub, path, byte_level, strip, depth + 1);
   } else if (type == "ByteLevel") {
     *byte_level = true;
   } else if (type == "Metaspace") {
@@ -799,8 +822,9 @@ std::optional<std::string> ConfigToken(const json& cfg, const char* key) {
   return std::nullopt;
 }
 
-std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
-  const json j = ParseJsonFile(path);
+std::unique_ptr<Tokenizer> LoadJson(std::string_view text, const std::optional<std::string>& config,
+                                    const std::string& path, const std::string& cfg_path) {
+  const json j = ParseJsonText(text, path);
   STARATTN_REQUIRE(j.is_object(), "{}: the top level is not an object", path);
   auto t = std::make_unique<TokenizerImpl>();
 
@@ -825,26 +849,33 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   t->fuse_unk = GetBoolField(model, "fuse_unk", false, path, "model");
   t->ignore_merges = GetBoolField(model, "ignore_merges", false, path, "model");
 
-  // Vocabulary and added tokens.
+  // Vocabulary and added tokens. Ids index a table of max_id + 1 pieces, so they are checked
+  // against the number of tokens the file holds before it is allocated (VocabIdLimit).
+  const auto ait = j.find("added_tokens");
+  STARATTN_REQUIRE(ait == j.end() || ait->is_null() || ait->is_array(),
+                   "{}: added_tokens is not an array", path);
+  const size_t n_added = ait != j.end() && ait->is_array() ? ait->size() : 0;
+  const int64_t id_limit = VocabIdLimit(vit->size() + n_added);
+  auto check_id = [&](const json& id, std::string_view what, std::string_view piece) {
+    const int64_t v = JsonInt(id, fmt::format("{}: {} '{}' id", path, what, Printable(piece)), 0);
+    STARATTN_REQUIRE(v < id_limit,
+                     "{}: {} '{}' has id {}, above the vocabulary: the file has {} tokens, so ids "
+                     "must be below {}",
+                     path, what, Printable(piece), v, vit->size() + n_added, id_limit);
+    return static_cast<int32_t>(v);
+  };
   int32_t max_id = -1;
   for (const auto& [piece, id] : vit->items()) {
-    STARATTN_REQUIRE(
-        id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < (1 << 30),
-        "{}: model.vocab entry '{}' has a bad id", path, piece);
-    max_id = std::max(max_id, id.get<int32_t>());
+    max_id = std::max(max_id, check_id(id, "model.vocab entry", piece));
   }
-  const auto ait = j.find("added_tokens");
-  if (ait != j.end() && !ait->is_null()) {
-    STARATTN_REQUIRE(ait->is_array(), "{}: added_tokens is not an array", path);
+  if (n_added > 0) {
     for (const json& a : *ait) {
-      STARATTN_REQUIRE(a.is_object() && a.contains("id") && a["id"].is_number_integer() &&
-                           a.contains("content") && a["content"].is_string(),
-                       "{}: an added_tokens entry lacks id or content", path);
+      STARATTN_REQUIRE(
+          a.is_object() && a.contains("id") && a.contains("content") && a["content"].is_string(),
+          "{}: an added_tokens entry lacks id or content", path);
       AddedToken tok;
-      tok.id = a["id"].get<int32_t>();
-      STARATTN_REQUIRE(tok.id >= 0 && tok.id < (1 << 30), "{}: added token '{}' has a bad id", path,
-                       a["content"].get<std::string>());
       tok.content = a["content"].get<std::string>();
+      tok.id = check_id(a["id"], "added token", tok.content);
       STARATTN_REQUIRE(!tok.content.empty(), "{}: added token {} is empty", path, tok.id);
       tok.special = GetBoolField(a, "special", false, path, "added_tokens");
       tok.lstrip = GetBoolField(a, "lstrip", false, path, "added_tokens");
@@ -859,8 +890,8 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   ti::StringIdMap ids;
   ids.reserve(vit->size());
   for (const auto& [piece, id] : vit->items()) {
-    pieces[id.get<int32_t>()] = piece;
-    ids[piece] = id.get<int32_t>();
+    pieces[id.get<int64_t>()] = piece;
+    ids[piece] = static_cast<int32_t>(id.get<int64_t>());
   }
   for (const AddedToken& a : t->added) {
     if (pieces[a.id].empty()) pieces[a.id] = a.content;
@@ -941,10 +972,8 @@ std::unique_ptr<Tokenizer> LoadJson(const std::string& path) {
   std::optional<std::string> bos_name, eos_name, chat_template;
   std::optional<bool> add_bos;
   bool have_config = false;
-  const std::string cfg_path =
-      (std::filesystem::path(path).parent_path() / "tokenizer_config.json").string();
-  if (std::filesystem::is_regular_file(cfg_path)) {
-    const json cfg = ParseJsonFile(cfg_path);
+  if (config.has_value()) {
+    const json cfg = ParseJsonText(*config, cfg_path);
     STARATTN_REQUIRE(cfg.is_object(), "{}: the top level is not an object", cfg_path);
     have_config = true;
     bos_name = ConfigToken(cfg, "bos_token");
@@ -1014,19 +1043,8 @@ namespace {
 
 // Error messages quote file contents (tokens, merges, patterns): keep them on one line.
 [[noreturn]] void RethrowOneLine(const Error& e) {
-  std::string msg;
-  for (const char c : std::string_view(e.what())) {
-    const auto b = static_cast<uint8_t>(c);
-    if (c == '\n') {
-      msg += "\\n";
-    } else if (c == '\r') {
-      msg += "\\r";
-    } else if (b < 0x20 || b == 0x7F) {
-      msg += fmt::format("\\x{:02x}", b);
-    } else {
-      msg += c;
-    }
-  }
+  const std::string msg = OneLine(e.what());
+  if (dynamic_cast<const RuntimeFailure*>(&e) != nullptr) throw RuntimeFailure(msg);
   throw Error(msg);
 }
 
@@ -1042,7 +1060,22 @@ std::unique_ptr<Tokenizer> Tokenizer::FromGguf(const GgufFile& gguf) {
 
 std::unique_ptr<Tokenizer> Tokenizer::FromJsonFile(const std::string& tokenizer_json) {
   try {
-    return LoadJson(tokenizer_json);
+    const std::string text = ReadFileToString(tokenizer_json);
+    const std::string cfg_path =
+        (std::filesystem::path(tokenizer_json).parent_path() / "tokenizer_config.json").string();
+    std::optional<std::string> config;
+    if (std::filesystem::is_regular_file(cfg_path)) config = ReadFileToString(cfg_path);
+    return LoadJson(text, config, tokenizer_json, cfg_path);
+  } catch (const Error& e) {
+    RethrowOneLine(e);
+  }
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::FromJson(std::string_view tokenizer_json,
+                                               const std::optional<std::string>& config,
+                                               const std::string& name) {
+  try {
+    return LoadJson(tokenizer_json, config, name, name + " (tokenizer_config.json)");
   } catch (const Error& e) {
     RethrowOneLine(e);
   }

@@ -25,6 +25,11 @@ class Tokenizer {
   // `tokenizer_json` is the path of tokenizer.json; a `tokenizer_config.json` beside it, if any,
   // supplies bos/eos, add_bos and the chat template.
   static std::unique_ptr<Tokenizer> FromJsonFile(const std::string& tokenizer_json);
+  // The same from text in memory: `config` is the tokenizer_config.json text, if any; `name`
+  // stands for the path in error messages.
+  static std::unique_ptr<Tokenizer> FromJson(std::string_view tokenizer_json,
+                                             const std::optional<std::string>& config,
+                                             const std::string& name);
 
   // Text -> ids. add_bos prepends the BOS token (callers usually pass add_bos_default()).
   virtual std::vector<int32_t> Encode(std::string_view text, bool add_bos,

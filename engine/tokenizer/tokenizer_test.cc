@@ -555,6 +555,69 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
   EXPECT_THAT([&] { Tokenizer::FromJsonFile(path); }, testing::ThrowsOneLineError(cfg));
 }
 
+// Ids are checked against the number of tokens the file lists before the id table is allocated:
+// an id near 2^30 used to make the loader allocate ~32 GB.
+TEST(TokenizerErrors, IdsAboveTheVocabularyFailBeforeAllocating) {
+  // 7 vocab entries + 1 added token (+ the one added here): ids must be < 2 * 9 + 1024.
+  json j = TinyTokenizerJson();
+  j["model"]["vocab"]["zz"] = (1 << 30) - 1;
+  ExpectJsonError(j,
+                  "model.vocab entry 'zz' has id 1073741823, above the vocabulary: the file has "
+                  "9 tokens, so ids must be below 1042");
+  j = TinyTokenizerJson();
+  j["added_tokens"].push_back({{"id", 1042}, {"content", "<x>"}, {"special", true}});
+  ExpectJsonError(j,
+                  "added token '<x>' has id 1042, above the vocabulary: the file has 9 tokens, "
+                  "so ids must be below 1042");
+  // 2^32 + 5 used to be truncated to 5 by get<int32_t>() and accepted.
+  j = TinyTokenizerJson();
+  j["added_tokens"][0]["id"] = (uint64_t{1} << 32) + 5;
+  ExpectJsonError(j, "added token '<|end|>' has id 4294967301, above the vocabulary");
+  j = TinyTokenizerJson();
+  j["added_tokens"][0]["id"] = uint64_t{18446744073709551615u};
+  ExpectJsonError(j, "added token '<|end|>' id: 18446744073709551615 is out of range");
+  j = TinyTokenizerJson();
+  j["model"]["vocab"]["a"] = -1;
+  ExpectJsonError(j, "model.vocab entry 'a' id: -1 must not be negative");
+  j = TinyTokenizerJson();
+  j["model"]["vocab"]["a"] = 1.5;
+  ExpectJsonError(j, "model.vocab entry 'a' id: 1.5 is not an integer");
+  j = TinyTokenizerJson();
+  j["model"]["vocab"]["a"] = "0";
+  ExpectJsonError(j, "model.vocab entry 'a' id: expected an integer, got string \"0\"");
+  // Gaps within the limit are fine: the missing ids decode to nothing.
+  j = TinyTokenizerJson();
+  j["added_tokens"][0]["id"] = 1000;
+  TempDir dir;
+  const auto t = Tokenizer::FromJsonFile(dir.Write("tokenizer.json", j.dump()));
+  EXPECT_EQ(t->vocab_size(), 1001);
+  EXPECT_EQ(t->Encode("ab<|end|>", false, true), (std::vector<int32_t>{4, 1000}));
+  EXPECT_EQ(t->Decode({{4, 500, 1000}}, false), "ab<|end|>");
+}
+
+TEST(TokenizerErrors, DeeplyNestedSequencesAreRejected) {
+  json n = {{"type", "NFC"}};
+  for (int i = 0; i < 40; ++i) n = {{"type", "Sequence"}, {"normalizers", json::array({n})}};
+  json j = TinyTokenizerJson();
+  j["normalizer"] = n;
+  ExpectJsonError(j, "normalizer Sequences nest deeper than 16");
+  json d = {{"type", "ByteLevel"}};
+  for (int i = 0; i < 17; ++i) d = {{"type", "Sequence"}, {"decoders", json::array({d})}};
+  j = TinyTokenizerJson();
+  j["decoder"] = d;
+  ExpectJsonError(j, "decoder Sequences nest deeper than 16");
+}
+
+TEST(TokenizerErrors, FromJsonTextNamesTheSource) {
+  const auto t =
+      Tokenizer::FromJson(TinyTokenizerJson().dump(), json{{"eos_token", "<|end|>"}}.dump(), "mem");
+  EXPECT_EQ(t->eos_id(), 7);
+  EXPECT_THAT([] { Tokenizer::FromJson("{", std::nullopt, "mem"); },
+              testing::ThrowsOneLineErrorAt("mem: invalid JSON"));
+  EXPECT_THAT([] { Tokenizer::FromJson(TinyTokenizerJson().dump(), "[", "mem"); },
+              testing::ThrowsOneLineErrorAt("mem (tokenizer_config.json): invalid JSON"));
+}
+
 // Minimal GGUF v3 writer for the error tests (metadata only).
 class GgufBuilder {
  public:
