@@ -8,6 +8,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "engine/common/parse.h"
 #include "engine/io/gguf.h"
 #include "engine/model/rope.h"
 
@@ -103,25 +104,33 @@ ModelConfig ConfigFromGguf(const GgufFile& g) {
 }
 
 ModelConfig ConfigFromHfJson(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ReadFileToString(path));
-  } catch (const nlohmann::json::exception& e) {
-    Fail("{}: invalid JSON: {}", path, e.what());
-  }
-  auto get_int = [&](const char* key) -> int64_t {
-    if (!j.contains(key) || !j[key].is_number_integer()) {
-      Fail("{}: missing or non-integer '{}'", path, key);
-    }
-    return j[key].get<int64_t>();
+  const nlohmann::json j = ParseJson(ReadFileToString(path), path);
+  if (!j.is_object()) Fail("{}: expected a JSON object, got {}", path, JsonSnippet(j));
+  // Every field read through a check that names the file and the field: a field of the wrong
+  // type is bad input, never a JSON library exception.
+  auto has = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && !o[key].is_null();
   };
-  auto get_float = [&](const char* key, double dflt) -> double {
-    if (!j.contains(key) || j[key].is_null()) return dflt;
-    if (!j[key].is_number()) Fail("{}: '{}' is not a number", path, key);
-    return j[key].get<double>();
+  auto field = [&](const char* key) { return fmt::format("{}: '{}'", path, key); };
+  auto get_int = [&](const char* key) -> int64_t {
+    if (!has(j, key)) Fail("{}: missing '{}'", path, key);
+    return JsonInt(j[key], field(key), 1);  // every integer here is a positive count
+  };
+  auto get_float = [&](const nlohmann::json& o, const char* key, double dflt) -> double {
+    return has(o, key) ? JsonDouble(o[key], field(key)) : dflt;
+  };
+  auto get_string = [&](const nlohmann::json& o, const char* key) -> std::string {
+    if (!has(o, key)) return "";
+    if (!o[key].is_string()) Fail("{} must be a string, got {}", field(key), JsonSnippet(o[key]));
+    return o[key].get<std::string>();
+  };
+  auto get_bool = [&](const char* key, bool dflt) -> bool {
+    if (!has(j, key)) return dflt;
+    if (!j[key].is_boolean()) Fail("{} must be true or false, got {}", field(key), JsonSnippet(j[key]));
+    return j[key].get<bool>();
   };
   ModelConfig c;
-  const std::string model_type = j.value("model_type", "");
+  const std::string model_type = get_string(j, "model_type");
   if (model_type == "llama" || model_type == "mistral") {
     c.arch = Arch::kLlama;
   } else if (model_type == "qwen2") {
@@ -134,36 +143,51 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   c.n_layers = get_int("num_hidden_layers");
   c.d_model = get_int("hidden_size");
   c.n_heads = get_int("num_attention_heads");
-  c.n_kv_heads = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null()
-                     ? get_int("num_key_value_heads")
-                     : c.n_heads;
+  c.n_kv_heads = has(j, "num_key_value_heads") ? get_int("num_key_value_heads") : c.n_heads;
   c.d_ff = get_int("intermediate_size");
   c.vocab_size = get_int("vocab_size");
   c.max_positions = get_int("max_position_embeddings");
-  c.rms_eps = static_cast<float>(get_float("rms_norm_eps", 1e-6));
-  c.rope_theta = static_cast<float>(get_float("rope_theta", 10000.0));
-  c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? get_int("head_dim")
-               : c.n_heads > 0                                    ? c.d_model / c.n_heads
-                                                                  : 0;
+  c.rms_eps = static_cast<float>(get_float(j, "rms_norm_eps", 1e-6));
+  c.rope_theta = static_cast<float>(get_float(j, "rope_theta", 10000.0));
+  c.head_dim = has(j, "head_dim") ? get_int("head_dim")
+               : c.n_heads > 0    ? c.d_model / c.n_heads
+                                  : 0;
   c.rope_dims = c.head_dim;
-  c.tied_embeddings = j.value("tie_word_embeddings", false);
-  if (j.contains("sliding_window") && !j["sliding_window"].is_null()) {
-    const bool used = j.value("use_sliding_window", model_type == "mistral");
-    if (used && j["sliding_window"].get<int64_t>() < c.max_positions) {
-      Fail("{}: sliding-window attention (window {}) is not supported", path,
-           j["sliding_window"].get<int64_t>());
+  c.tied_embeddings = get_bool("tie_word_embeddings", false);
+  if (has(j, "sliding_window")) {
+    const int64_t window = get_int("sliding_window");
+    const bool used = get_bool("use_sliding_window", model_type == "mistral");
+    if (used && window < c.max_positions) {
+      Fail("{}: sliding-window attention (window {}) is not supported", path, window);
     }
   }
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const auto& rs = j["rope_scaling"];
-    const std::string type = rs.value("rope_type", rs.value("type", ""));
+  if (has(j, "rope_scaling")) {
+    const nlohmann::json& rs = j["rope_scaling"];
+    if (!rs.is_object()) {
+      Fail("{} must be an object, got {}", field("rope_scaling"), JsonSnippet(rs));
+    }
+    std::string type = get_string(rs, "rope_type");
+    if (type.empty()) type = get_string(rs, "type");
     if (type == "llama3") {
-      c.rope_freq_factors = Llama3FreqFactors(
-          c.rope_dims, c.rope_theta, rs.value("factor", 8.0f), rs.value("low_freq_factor", 1.0f),
-          rs.value("high_freq_factor", 4.0f),
-          rs.value("original_max_position_embeddings", int64_t{8192}));
+      const int64_t original =
+          has(rs, "original_max_position_embeddings")
+              ? JsonInt(rs["original_max_position_embeddings"],
+                        field("rope_scaling.original_max_position_embeddings"), 1)
+              : int64_t{8192};
+      auto scale = [&](const char* key, double dflt) {
+        const double v = has(rs, key) ? JsonDouble(rs[key], field(key), 1e-6, 1e6) : dflt;
+        return static_cast<float>(v);
+      };
+      const float low = scale("low_freq_factor", 1.0), high = scale("high_freq_factor", 4.0);
+      if (high <= low) {  // the smoothing divides by their difference
+        Fail("{}: rope_scaling high_freq_factor ({}) must exceed low_freq_factor ({})", path, high,
+             low);
+      }
+      c.rope_freq_factors = Llama3FreqFactors(c.rope_dims, c.rope_theta, scale("factor", 8.0), low,
+                                              high, original);
     } else if (type == "linear") {
-      c.rope_linear_scale = rs.value("factor", 1.0f);
+      c.rope_linear_scale = static_cast<float>(
+          has(rs, "factor") ? JsonDouble(rs["factor"], field("factor"), 1e-6, 1e6) : 1.0);
     } else if (type != "default") {
       Fail("{}: unsupported rope_scaling type '{}'", path, type);
     }

@@ -114,6 +114,39 @@ TEST_F(LoaderErrorTest, HfUnsupportedModelType) {
   ExpectLoadError(d, {"config.json", "unsupported model_type 'gemma'"});
 }
 
+// Fields of the wrong type or range name the file and the field (fuzz finding F1: a numeric
+// model_type escaped as a JSON library exception). Each edit is one class of bad config.json.
+TEST_F(LoaderErrorTest, HfFieldsOfTheWrongTypeNameTheField) {
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> cases = {
+      {[](nlohmann::json& j) { j["model_type"] = 7; }, "'model_type' must be a string, got 7"},
+      {[](nlohmann::json& j) { j["hidden_size"] = "64"; }, "'hidden_size'"},
+      {[](nlohmann::json& j) { j["hidden_size"] = 64.5; }, "'hidden_size'"},
+      {[](nlohmann::json& j) { j["num_hidden_layers"] = -2; }, "'num_hidden_layers'"},
+      {[](nlohmann::json& j) { j["vocab_size"] = 18446744073709551615ull; }, "'vocab_size'"},
+      {[](nlohmann::json& j) { j["rms_norm_eps"] = "tiny"; }, "'rms_norm_eps'"},
+      {[](nlohmann::json& j) { j["tie_word_embeddings"] = 1; },
+       "'tie_word_embeddings' must be true or false, got 1"},
+      {[](nlohmann::json& j) { j["sliding_window"] = "all"; }, "'sliding_window'"},
+      {[](nlohmann::json& j) { j["rope_scaling"] = 8; }, "'rope_scaling' must be an object"},
+      {[](nlohmann::json& j) { j["rope_scaling"] = {{"rope_type", 3}}; }, "'rope_type'"},
+      {[](nlohmann::json& j) {
+         j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", "8"}};
+       },
+       "'factor'"},
+      {[](nlohmann::json& j) {
+         j["rope_scaling"] = {{"rope_type", "llama3"}, {"low_freq_factor", 4.0}};
+       },
+       "high_freq_factor (4) must exceed low_freq_factor (4)"},
+      {[](nlohmann::json& j) { j = nlohmann::json::array({1, 2}); }, "expected a JSON object"},
+  };
+  for (const auto& [edit, want] : cases) {
+    SCOPED_TRACE(want);
+    const std::string d = PatchedHf(edit);
+    ExpectLoadError(d, {"config.json", want});
+    fs::remove_all(d);
+  }
+}
+
 TEST_F(LoaderErrorTest, HfShapeMismatch) {
   const std::string d = PatchedHf([](nlohmann::json& j) { j["intermediate_size"] = 96; });
   ExpectLoadError(d, {"model.safetensors", "mlp.gate_proj.weight", "expected [96, 64]"});

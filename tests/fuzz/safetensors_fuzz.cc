@@ -38,13 +38,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const Error& e) {
       fuzz::Rejected(e);
       config.reset();
-    } catch (const nlohmann::json::exception& e) {
-      // KNOWN, reported (results/fuzz/README.md, finding F1): ConfigFromHfJson
-      // (engine/model/config.cc, not this wave's to edit) reads fields with json::value/get, so a
-      // field of the wrong type escapes as a json exception instead of an Error naming the file
-      // and field. Tolerated here so that the fuzzer can go on; remove when config.cc is fixed.
-      fuzz::Rejected(e);
-      config.reset();
     }
   }
   try {
