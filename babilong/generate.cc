@@ -242,8 +242,7 @@ std::optional<Record> SampleBuilder::Build(const BabiSample& sample, const std::
         continue;
       }
       const int64_t keep = budget - total;  // cut the last sentence at a token boundary
-      const std::string decoded =
-          tok_.Decode(std::span<const int32_t>(ids.data(), keep), false);
+      const std::string decoded = tok_.Decode(std::span<const int32_t>(ids.data(), keep), false);
       // A byte-level token boundary can split a character: drop it.
       const std::string cut(utf8::WithoutCutLastChar(decoded));
       const size_t first = cut.find_first_not_of(' ');

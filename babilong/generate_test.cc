@@ -233,7 +233,8 @@ TEST_F(BabilongBuild, CutSentencesStayValidUtf8) {
   // Multi-byte characters everywhere, so that token cuts land inside characters.
   std::vector<std::string> sentences;
   for (int i = 0; i < 200; ++i) {
-    sentences.push_back("Ça va, Zoë? Ἀθῆναι и Москва — 東京と大阪 " + std::to_string(i) + " naïve café.");
+    sentences.push_back("Ça va, Zoë? Ἀθῆναι и Москва — 東京と大阪 " + std::to_string(i) +
+                        " naïve café.");
   }
   const std::vector<Book> books = {{"utf8", sentences}};
   const SampleBuilder builder(*tok_, MakePromptFrame(*tok_, "base"), books);

@@ -406,8 +406,8 @@ PromptsFile ReadPromptsFile(const std::string& path) {
     if (!p.field) continue;
     if (std::find(std::begin(kTemplateFields), std::end(kTemplateFields), p.text) ==
         std::end(kTemplateFields)) {
-      Fail("{}: unknown field '{{{}}}' (instruction, examples, post_prompt, context, question)",
-           tw, p.text);
+      Fail("{}: unknown field '{{{}}}' (instruction, examples, post_prompt, context, question)", tw,
+           p.text);
     }
     if (!seen.insert(p.text).second) Fail("{}: field '{{{}}}' appears twice", tw, p.text);
     if (p.text == "question") question_at = p.offset;

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "engine/common/cpu_info.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/attention_state.h"
 #include "engine/cpu/gemm.h"
-#include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/qmatmul.h"
 #include "engine/cpu/sparse_attention.h"
@@ -95,9 +95,13 @@ void BM_GemmDnnl(benchmark::State& state) {
   state.SetLabel(starattn::cpu::GemmImplementation(n, out, in, kType));
 }
 BENCHMARK_TEMPLATE(BM_GemmDnnl, starattn::cpu::Compute::kF32)
-    ->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Apply(GemmArgs)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_GemmDnnl, starattn::cpu::Compute::kBf16)
-    ->Apply(GemmArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Apply(GemmArgs)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // ---------------------------------------------------------------------------------------------
 // QMatMul: decode-sized batches over int8 weights (the default model's Q4_1/Q8_0 tensors in
@@ -221,17 +225,19 @@ void BM_Peak(benchmark::State& state) {
     std::vector<double> done(threads);
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
-        done[t] = !wide            ? PeakLoop256()
-                  : kind == 0      ? PeakLoop512<0>()
-                  : kind == 1      ? PeakLoop512<1>()
-                                   : PeakLoop512<2>();
+        done[t] = !wide       ? PeakLoop256()
+                  : kind == 0 ? PeakLoop512<0>()
+                  : kind == 1 ? PeakLoop512<1>()
+                              : PeakLoop512<2>();
       });
     }
     for (auto& th : pool) th.join();
     for (double d : done) ops += d;
   }
   state.counters["GOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(kind == 0 ? "fp32 fma" : kind == 1 ? "bf16 dpbf16ps" : "int8 vpdpbusd") +
+  state.SetLabel(std::string(kind == 0   ? "fp32 fma"
+                             : kind == 1 ? "bf16 dpbf16ps"
+                                         : "int8 vpdpbusd") +
                  (wide ? " 512-bit" : " 256-bit"));
 }
 BENCHMARK(BM_Peak)
@@ -279,11 +285,15 @@ void BM_Attention(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   const double visible = decode ? double(L) : causal ? 0.5 * double(L) * (L + 1) : double(L) * L;
-  state.counters["GFLOPS"] = benchmark::Counter(
-      4.0 * s.n_heads * s.head_dim * visible * 1e-9 * state.iterations(),
-      benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(decode ? "decode" : causal ? "causal" : "non-causal") +
-                 (prec == 0 ? " f32" : prec == 1 ? " bf16 kv, bf16 compute" : " bf16 kv"));
+  state.counters["GFLOPS"] =
+      benchmark::Counter(4.0 * s.n_heads * s.head_dim * visible * 1e-9 * state.iterations(),
+                         benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(decode   ? "decode"
+                             : causal ? "causal"
+                                      : "non-causal") +
+                 (prec == 0   ? " f32"
+                  : prec == 1 ? " bf16 kv, bf16 compute"
+                              : " bf16 kv"));
 }
 BENCHMARK(BM_Attention)
     ->ArgNames({"L", "causal", "decode", "prec"})
@@ -513,10 +523,15 @@ std::vector<uint8_t> RandomBlocks(GgmlType type, int64_t n, uint32_t seed) {
         std::memcpy(b, &h, 2);
         break;
       }
-      case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0:
+      case GgmlType::kQ4_0:
+      case GgmlType::kQ5_0:
+      case GgmlType::kQ8_0:
         put_half(b);
         break;
-      case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+      case GgmlType::kQ4_1:
+      case GgmlType::kQ5_1:
+      case GgmlType::kQ4_K:
+      case GgmlType::kQ5_K:
         put_half(b);
         put_half(b + 2);
         break;
@@ -549,15 +564,15 @@ void BM_Dequantize(benchmark::State& state) {
   state.SetLabel(starattn::TypeName(static_cast<uint32_t>(type)));
   state.counters["GBps"] =
       benchmark::Counter(4.0 * n * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
-  state.counters["in_GBps"] = benchmark::Counter(
-      double(src.size()) * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["in_GBps"] = benchmark::Counter(double(src.size()) * 1e-9 * state.iterations(),
+                                                 benchmark::Counter::kIsRate);
 }
 void DequantArgs(benchmark::internal::Benchmark* b) {
   b->ArgName("type");
-  for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
-                     GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                     GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_1,
-                     GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ8_K}) {
+  for (GgmlType t :
+       {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0,
+        GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ5_K,
+        GgmlType::kQ6_K, GgmlType::kQ8_1, GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ8_K}) {
     if (starattn::IsSupportedType(static_cast<uint32_t>(t))) b->Arg(static_cast<int64_t>(t));
   }
 }
@@ -573,12 +588,12 @@ std::string ModelPath() {
 
 std::string GeneratedText(size_t bytes) {
   static const char* words[] = {
-      "the",   "star",     "attention", "model",  "reads", "a",       "long",    "context",
-      "in",    "blocks",   "and",       "each",   "host",  "keeps",   "its",     "own",
-      "cache", "of",       "keys",      "values", "while", "query",   "tokens",  "attend",
-      "to",    "all",      "them",      "merged", "exactly", "number", "magic",  "is",
-      "city",  "Paris",    "remember",  "what",   "said",  "Mary",    "went",    "kitchen",
-      "über",  "naïve",    "café",      "東京",    "😀",     "don't",   "it's",    "HTTP"};
+      "the",   "star",   "attention", "model",  "reads",   "a",      "long",   "context",
+      "in",    "blocks", "and",       "each",   "host",    "keeps",  "its",    "own",
+      "cache", "of",     "keys",      "values", "while",   "query",  "tokens", "attend",
+      "to",    "all",    "them",      "merged", "exactly", "number", "magic",  "is",
+      "city",  "Paris",  "remember",  "what",   "said",    "Mary",   "went",   "kitchen",
+      "über",  "naïve",  "café",      "東京",   "😀",       "don't",  "it's",   "HTTP"};
   std::mt19937 rng(9);
   std::string s;
   s.reserve(bytes + 64);
@@ -618,7 +633,10 @@ void BM_Tokenizer(benchmark::State& state) {
       benchmark::Counter(n_tokens * 1e-6 * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(n_tokens);
 }
-BENCHMARK(BM_Tokenizer)->ArgName("bytes")->Arg(256 << 10)->UseRealTime()
+BENCHMARK(BM_Tokenizer)
+    ->ArgName("bytes")
+    ->Arg(256 << 10)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

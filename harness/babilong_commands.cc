@@ -116,8 +116,9 @@ int RunEval(const std::vector<std::string>& args) {
       "default: what the records ask for (their \"match\", written by the reference profile), "
       "else word");
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm,
-             "usage: starattn eval-babilong --pred FILE... [--out DIR] [--match word|substring]")) {
+  if (!ParseCommandLine(
+          args, desc, vm,
+          "usage: starattn eval-babilong --pred FILE... [--out DIR] [--match word|substring]")) {
     return 0;
   }
   std::optional<babilong::MatchMode> mode;
@@ -157,8 +158,9 @@ int RunEval(const std::vector<std::string>& args) {
   }
   if (preds.empty()) Fail("no predictions in the given files");
   if (!mode && asked.size() > 1) {
-    Fail("the records ask for different label matching (word and substring: profiles mixed); "
-         "pass --match word or --match substring");
+    Fail(
+        "the records ask for different label matching (word and substring: profiles mixed); "
+        "pass --match word or --match substring");
   }
   const babilong::Summary s = babilong::Summarize(preds, mode.value_or(*asked.begin()));
   const fs::path out =

@@ -6,6 +6,7 @@
 //   starattn bench --model models/SmolLM2-135M-Instruct.Q4_1.gguf --attn dense
 //       --lengths 1024 4096 --decode-tokens 32 --threads 2 --json dense.json
 //   starattn bench --model M --attn star --hosts 4 --block-div 8 --lengths 8192
+#include <fmt/format.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -26,8 +26,8 @@
 #include "engine/common/error.h"
 #include "engine/common/files.h"
 #include "engine/model/distributed.h"
-#include "harness/lib/attn_options.h"
 #include "harness/cli.h"
+#include "harness/lib/attn_options.h"
 #include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
 
@@ -105,9 +105,9 @@ void WriteJson(const std::string& path, const nlohmann::json& out) {
 // What a bench run measures, from the command line.
 struct BenchOptions {
   std::string model;
-  DistConfig cfg;             // block_size set per length from block_size / block_div
-  int64_t block_size = 0;     // star: tokens, or
-  int64_t block_div = 0;      // ... the context length / K
+  DistConfig cfg;          // block_size set per length from block_size / block_div
+  int64_t block_size = 0;  // star: tokens, or
+  int64_t block_div = 0;   // ... the context length / K
   std::vector<int64_t> lengths;
   int64_t query_len = 20, decode = 16;
   int repeats = 1, warmup = 0;
@@ -147,8 +147,9 @@ BenchOptions ParseBenchOptions(const po::variables_map& vm) {
     Fail("--isolated-hosts times the CPU backend's phase 1; drop it for --device cuda");
   }
   if (o.isolated && o.cfg.mode != AttnMode::kDense && o.cfg.mode != AttnMode::kStar) {
-    Fail("--isolated-hosts times dense and star phase 1 only (ring exchanges K/V between hosts; "
-         "the sparse modes run on one host)");
+    Fail(
+        "--isolated-hosts times dense and star phase 1 only (ring exchanges K/V between hosts; "
+        "the sparse modes run on one host)");
   }
   o.lengths = vm["lengths"].as<std::vector<int64_t>>();
   for (int64_t L : o.lengths) {
@@ -226,10 +227,10 @@ void BenchIsolated(const BenchOptions& o, ModelRunner& runner, const Model& mode
                    nlohmann::json& out) {
   const DistConfig& cfg = o.cfg;
   const int repeats = o.repeats;
-  std::printf("starattn bench --isolated-hosts: attn %s, hosts %d, threads %d, repeats %d "
-              "(medians; phase 1 only)\n",
-              std::string(AttnModeName(cfg.mode)).c_str(), cfg.hosts, omp_get_max_threads(),
-              repeats);
+  std::printf(
+      "starattn bench --isolated-hosts: attn %s, hosts %d, threads %d, repeats %d "
+      "(medians; phase 1 only)\n",
+      std::string(AttnModeName(cfg.mode)).c_str(), cfg.hosts, omp_get_max_threads(), repeats);
   std::printf("%8s %7s %11s %11s %10s  %s\n", "context", "block", "phase1_s", "prefill_t/s",
               "kv_MiB/h", "per-host phase1_s");
   for (int64_t L_req : o.lengths) {
@@ -271,22 +272,22 @@ void BenchIsolated(const BenchOptions& o, ModelRunner& runner, const Model& mode
                 static_cast<long long>(c.block_size), Median(crit), L / Median(crit),
                 max_kv / 1048576.0, hosts_col.c_str());
     std::fflush(stdout);
-    out["summary"].push_back({{"length", L_req},
-                              {"context_tokens", L},
-                              {"block_size", c.block_size},
-                              {"phase1_critical_seconds", Median(crit)},
-                              {"prefill_tokens_per_second", L / Median(crit)},
-                              {"per_host_phase1_seconds", host_medians},
-                              {"max_kv_bytes_per_host", max_kv},
-                              {"max_peak_kv_bytes_per_host", max_peak_kv},
-                              {"peak_rss_bytes", PeakRssBytes()},
-                              // Resident memory against what the run must hold: the weights in
-                              // their compute form and every host's K/V (in-process hosts share
-                              // the process).
-                              {"peak_rss_over_weights_plus_kv",
-                               static_cast<double>(PeakRssBytes()) /
-                                   static_cast<double>(out["weight_bytes"].get<int64_t>() +
-                                                       max_peak_kv * c.hosts)}});
+    out["summary"].push_back(
+        {{"length", L_req},
+         {"context_tokens", L},
+         {"block_size", c.block_size},
+         {"phase1_critical_seconds", Median(crit)},
+         {"prefill_tokens_per_second", L / Median(crit)},
+         {"per_host_phase1_seconds", host_medians},
+         {"max_kv_bytes_per_host", max_kv},
+         {"max_peak_kv_bytes_per_host", max_peak_kv},
+         {"peak_rss_bytes", PeakRssBytes()},
+         // Resident memory against what the run must hold: the weights in
+         // their compute form and every host's K/V (in-process hosts share
+         // the process).
+         {"peak_rss_over_weights_plus_kv",
+          static_cast<double>(PeakRssBytes()) /
+              static_cast<double>(out["weight_bytes"].get<int64_t>() + max_peak_kv * c.hosts)}});
   }
 }
 
@@ -299,11 +300,12 @@ void BenchFull(const BenchOptions& o, ModelRunner& runner, const Model& model,
   opts.max_new_tokens = o.decode;
   opts.stop_at_eog = false;
   opts.ubatch = o.cfg.ubatch;
-  std::printf("starattn bench: %s, device %s, attn %s, hosts %d, threads %d, query %lld, "
-              "decode %lld, repeats %d (medians)\n",
-              o.model.c_str(), std::string(DeviceName(o.device.device)).c_str(),
-              std::string(AttnModeName(o.cfg.mode)).c_str(), o.cfg.hosts, omp_get_max_threads(),
-              static_cast<long long>(o.query_len), static_cast<long long>(o.decode), o.repeats);
+  std::printf(
+      "starattn bench: %s, device %s, attn %s, hosts %d, threads %d, query %lld, "
+      "decode %lld, repeats %d (medians)\n",
+      o.model.c_str(), std::string(DeviceName(o.device.device)).c_str(),
+      std::string(AttnModeName(o.cfg.mode)).c_str(), o.cfg.hosts, omp_get_max_threads(),
+      static_cast<long long>(o.query_len), static_cast<long long>(o.decode), o.repeats);
   std::printf("%8s %7s %11s %11s %10s %10s %10s %12s %10s %9s %7s %9s %9s\n", "context", "block",
               "phase1_s", "prefill_t/s", "ttft_s", "decode_t/s", "kv_MiB/h", "peak_kv_MiB",
               "rss_MiB", "attn_s", "scores", "read_MiB", "read");
@@ -320,9 +322,8 @@ void BenchFull(const BenchOptions& o, ModelRunner& runner, const Model& model,
     for (int r = 0; r < o.repeats; ++r) {
       const SampleResult res = runner.RunSample(c, ctx, query, opts, nullptr);
       const int64_t steps = static_cast<int64_t>(res.generation.tokens.size()) - 1;
-      const double dec = steps > 0 && res.decode_critical_seconds > 0
-                             ? steps / res.decode_critical_seconds
-                             : 0.0;
+      const double dec =
+          steps > 0 && res.decode_critical_seconds > 0 ? steps / res.decode_critical_seconds : 0.0;
       // Time to first token after the phase-1 critical path (SetCriticalPaths).
       const double ttft = res.phase2_critical_seconds;
       nlohmann::json run;
@@ -385,59 +386,60 @@ void BenchFull(const BenchOptions& o, ModelRunner& runner, const Model& model,
       dec_tps.push_back(dec);
       pre_tps.push_back(L / res.phase1_critical_seconds);
     }
-    std::printf("%8lld %7lld %11.3f %11.1f %10.3f %10.2f %10.2f %12.2f %10.1f %9.3f %7.3f %9.3f %9.3f\n",
-                static_cast<long long>(L), static_cast<long long>(c.block_size), Median(p1),
-                Median(pre_tps), Median(p2), Median(dec_tps), max_kv / 1048576.0,
-                max_peak_kv / 1048576.0, PeakRssBytes() / 1048576.0, Median(attn_s), scores_rel,
-                kv_read_per_token / 1048576.0, kv_read_rel);
+    std::printf(
+        "%8lld %7lld %11.3f %11.1f %10.3f %10.2f %10.2f %12.2f %10.1f %9.3f %7.3f %9.3f %9.3f\n",
+        static_cast<long long>(L), static_cast<long long>(c.block_size), Median(p1),
+        Median(pre_tps), Median(p2), Median(dec_tps), max_kv / 1048576.0, max_peak_kv / 1048576.0,
+        PeakRssBytes() / 1048576.0, Median(attn_s), scores_rel, kv_read_per_token / 1048576.0,
+        kv_read_rel);
     std::fflush(stdout);
-    out["summary"].push_back({{"length", L_req},
-                              {"context_tokens", L},
-                              {"block_size", c.block_size},
-                              {"phase1_critical_seconds", Median(p1)},
-                              {"prefill_tokens_per_second", Median(pre_tps)},
-                              {"ttft_seconds", Median(p2)},
-                              {"decode_tokens_per_second", Median(dec_tps)},
-                              {"max_kv_bytes_per_host", max_kv},
-                              {"max_peak_kv_bytes_per_host", max_peak_kv},
-                              {"peak_rss_bytes", PeakRssBytes()},
-                              {"prefill_attention_seconds", Median(attn_s)},
-                              {"prefill_scores_over_dense", scores_rel},
-                              {"decode_step_seconds", Median(step_s)},
-                              {"decode_kv_bytes_per_token", kv_read_per_token},
-                              {"decode_kv_bytes_over_dense", kv_read_rel},
-                              // Resident memory against what the run must hold: the weights in
-                              // their compute form and every host's K/V (in-process hosts share
-                              // the process).
-                              {"peak_rss_over_weights_plus_kv",
-                               static_cast<double>(PeakRssBytes()) /
-                                   static_cast<double>(out["weight_bytes"].get<int64_t>() +
-                                                       max_peak_kv * c.hosts)}});
+    out["summary"].push_back(
+        {{"length", L_req},
+         {"context_tokens", L},
+         {"block_size", c.block_size},
+         {"phase1_critical_seconds", Median(p1)},
+         {"prefill_tokens_per_second", Median(pre_tps)},
+         {"ttft_seconds", Median(p2)},
+         {"decode_tokens_per_second", Median(dec_tps)},
+         {"max_kv_bytes_per_host", max_kv},
+         {"max_peak_kv_bytes_per_host", max_peak_kv},
+         {"peak_rss_bytes", PeakRssBytes()},
+         {"prefill_attention_seconds", Median(attn_s)},
+         {"prefill_scores_over_dense", scores_rel},
+         {"decode_step_seconds", Median(step_s)},
+         {"decode_kv_bytes_per_token", kv_read_per_token},
+         {"decode_kv_bytes_over_dense", kv_read_rel},
+         // Resident memory against what the run must hold: the weights in
+         // their compute form and every host's K/V (in-process hosts share
+         // the process).
+         {"peak_rss_over_weights_plus_kv",
+          static_cast<double>(PeakRssBytes()) /
+              static_cast<double>(out["weight_bytes"].get<int64_t>() + max_peak_kv * c.hosts)}});
   }
 }
 
 int RunBench(const std::vector<std::string>& args) {
   po::options_description desc("bench options");
-  desc.add_options()
-      ("model,m", po::value<std::string>()->required(), "model: a .gguf file or a HF directory")
-      ("block-div", po::value<int64_t>()->default_value(0),
-       "star: block size = context length / K (instead of --block-size)")
-      ("lengths", po::value<std::vector<int64_t>>()->multitoken()->required(),
-       "context lengths in tokens (trimmed to fit the model's positions with query + decode)")
-      ("query-tokens", po::value<int64_t>()->default_value(20), "query length in tokens")
-      ("decode-tokens", po::value<int64_t>()->default_value(16), "tokens to generate (>= 1)")
-      ("repeats", po::value<int>()->default_value(1), "runs per length (the table shows medians)")
-      ("warmup", po::value<int>()->default_value(0), "untimed dense runs before the first length")
-      ("context", po::value<std::string>()->default_value("random"),
-       "synthetic context: random (ordinary token ids) or text (a repeated paragraph)")
-      ("ubatch", po::value<int64_t>()->default_value(512), "tokens per forward chunk in phase 1")
-      ("seed", po::value<uint32_t>()->default_value(1), "seed of the random context")
-      ("isolated-hosts", po::bool_switch(),
-       "dense/star: time each host's phase 1 alone on all threads, one host after another (star "
-       "phase 1 has no communication, so this is the critical path of H machines like this "
-       "one); phase 2 and decoding are not run")
-      ("json", po::value<std::string>(), "write the results as JSON to this file")
-      ("threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
+  desc.add_options()("model,m", po::value<std::string>()->required(),
+                     "model: a .gguf file or a HF directory")(
+      "block-div", po::value<int64_t>()->default_value(0),
+      "star: block size = context length / K (instead of --block-size)")(
+      "lengths", po::value<std::vector<int64_t>>()->multitoken()->required(),
+      "context lengths in tokens (trimmed to fit the model's positions with query + decode)")(
+      "query-tokens", po::value<int64_t>()->default_value(20), "query length in tokens")(
+      "decode-tokens", po::value<int64_t>()->default_value(16), "tokens to generate (>= 1)")(
+      "repeats", po::value<int>()->default_value(1), "runs per length (the table shows medians)")(
+      "warmup", po::value<int>()->default_value(0), "untimed dense runs before the first length")(
+      "context", po::value<std::string>()->default_value("random"),
+      "synthetic context: random (ordinary token ids) or text (a repeated paragraph)")(
+      "ubatch", po::value<int64_t>()->default_value(512), "tokens per forward chunk in phase 1")(
+      "seed", po::value<uint32_t>()->default_value(1), "seed of the random context")(
+      "isolated-hosts", po::bool_switch(),
+      "dense/star: time each host's phase 1 alone on all threads, one host after another (star "
+      "phase 1 has no communication, so this is the critical path of H machines like this "
+      "one); phase 2 and decoding are not run")("json", po::value<std::string>(),
+                                                "write the results as JSON to this file")(
+      "threads,t", po::value<int>()->default_value(0), "CPU threads (0 = all cores)");
   AddAttentionOptions(desc);
   AddDeviceOptions(desc);
   po::variables_map vm;
@@ -464,8 +466,8 @@ int RunBench(const std::vector<std::string>& args) {
     opts.stop_at_eog = false;
     const int64_t L = std::min<int64_t>(
         {o.lengths[0], 1024, model->config().max_positions - o.query_len - o.decode});
-    runner.RunSample(DistConfig{}, SyntheticContext(*model, L, o.context_kind, o.seed), query,
-                     opts, nullptr);
+    runner.RunSample(DistConfig{}, SyntheticContext(*model, L, o.context_kind, o.seed), query, opts,
+                     nullptr);
   }
   if (o.isolated) {
     BenchIsolated(o, runner, *model, out);
@@ -479,8 +481,7 @@ int RunBench(const std::vector<std::string>& args) {
 }  // namespace
 
 std::vector<Command> BenchCommands() {
-  return {{"bench", "end-to-end timings per phase on synthetic contexts (table + JSON)",
-           RunBench}};
+  return {{"bench", "end-to-end timings per phase on synthetic contexts (table + JSON)", RunBench}};
 }
 
 }  // namespace starattn::cli

@@ -27,10 +27,9 @@ int Run(int argc, char** argv) {
   starattn::cpu::EnableFlushDenormals();
   std::vector<starattn::cli::Command> commands;
   for (auto group : {starattn::cli::ModelCommands, starattn::cli::RunCommands,
-                     starattn::cli::RulerCommands,
-                     starattn::cli::BabilongCommands, starattn::cli::ReportCommands,
-                     starattn::cli::SweepCommands, starattn::cli::BenchCommands,
-                     starattn::cli::SimulateCommands}) {
+                     starattn::cli::RulerCommands, starattn::cli::BabilongCommands,
+                     starattn::cli::ReportCommands, starattn::cli::SweepCommands,
+                     starattn::cli::BenchCommands, starattn::cli::SimulateCommands}) {
     for (auto& c : group()) commands.push_back(std::move(c));
   }
   if (argc < 2) {

@@ -68,7 +68,8 @@ int RunGenerate(const std::vector<std::string>& args) {
       "stop", po::value<std::vector<std::string>>()->multitoken(), "stop strings")(
       "verbose,v", "print timings to stderr");
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm, "usage: starattn generate --model PATH --prompt TEXT [--chat]")) {
+  if (!ParseCommandLine(args, desc, vm,
+                        "usage: starattn generate --model PATH --prompt TEXT [--chat]")) {
     return 0;
   }
   ApplyThreadsOption(vm);
@@ -106,7 +107,9 @@ int RunLogits(const std::vector<std::string>& args) {
       std::find(a.begin(), a.end(), "-p") == a.end()) {
     a.insert(a.end(), {"--prompt", ""});
   }
-  if (!ParseCommandLine(a, desc, vm, "usage: starattn logits --model PATH (--prompt TEXT | --ids JSON) [--top-k K]")) {
+  if (!ParseCommandLine(
+          a, desc, vm,
+          "usage: starattn logits --model PATH (--prompt TEXT | --ids JSON) [--top-k K]")) {
     return 0;
   }
   ApplyThreadsOption(vm);
@@ -164,7 +167,8 @@ int RunTokenize(const std::vector<std::string>& args) {
       "bos", po::value<std::string>()->default_value("auto"), "add BOS: auto, yes, no")(
       "no-special", "treat special-token strings as plain text");
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm, "usage: starattn tokenize (--model PATH | --tokenizer FILE) --text TEXT")) {
+  if (!ParseCommandLine(args, desc, vm,
+                        "usage: starattn tokenize (--model PATH | --tokenizer FILE) --text TEXT")) {
     return 0;
   }
   if (vm.count("model") == vm.count("tokenizer")) Fail("give exactly one of --model, --tokenizer");

@@ -43,41 +43,47 @@ int64_t ParseLength(const std::string& s) {
 
 int RunGenerateRuler(const std::vector<std::string>& args) {
   po::options_description desc("generate-ruler options");
-  desc.add_options()
-      ("model,m", po::value<std::string>(), "model (.gguf or HF directory) whose tokenizer sizes the prompts")
-      ("tokenizer", po::value<std::string>(), "a tokenizer.json (instead of --model)")
-      ("tasks", po::value<std::vector<std::string>>()->multitoken()->default_value({"all"}, "all"),
-       "tasks (space or comma separated), or all")
-      ("lengths", po::value<std::vector<std::string>>()->multitoken()->required(),
-       "length limits in tokens (input + tokens to generate), e.g. 4096 8192 or 4k 8k")
-      ("samples", po::value<int64_t>()->default_value(500), "samples per task and length")
-      ("seed", po::value<uint64_t>()->default_value(42), "random seed")
-      ("template", po::value<std::string>()->default_value("auto"),
-       "model template: chat (the model's chat template), base (none), auto (chat if the model has one)")
-      ("out,o", po::value<std::string>()->required(), "output directory: OUT/<length>/<task>.jsonl")
-      ("essays", po::value<std::string>(), "directory of .txt essays for the essay haystack")
-      ("books", po::value<std::string>(),
-       "directory of .txt books used when --essays is not given (default data/books, from tools/fetch_books)")
-      ("wordlists", po::value<std::string>(),
-       "directory with adjectivelist.txt, nounlist.txt, verblist.txt (default data/wordlists, from tools/fetch_wordlists)")
-      ("squad", po::value<std::string>(), "SQuAD dev-v2.0 JSON (qa_1)")
-      ("hotpotqa", po::value<std::string>(), "HotpotQA dev distractor JSON (qa_2)")
-      ("threads,t", po::value<int>()->default_value(0), "threads (0 = all cores)")
-      ("profile", po::value<std::string>()->default_value("ruler"),
-       "ruler (NVIDIA/RULER's parameters and budgets) or star-attention (the Star-Attention "
-       "repository's: CWE 300/30, FWE 120 new tokens, the context part ending with the newline "
-       "after the context); see ruler/profile.h")
-      ("set", po::value<std::vector<std::string>>()->multitoken(),
-       "override a profile setting, KEY=VALUE: cwe_freq_cw, cwe_freq_ucw, split "
-       "(context|context-line), tokens_to_generate.TASK (recorded in profile.json and the data)");
+  desc.add_options()("model,m", po::value<std::string>(),
+                     "model (.gguf or HF directory) whose tokenizer sizes the prompts")(
+      "tokenizer", po::value<std::string>(), "a tokenizer.json (instead of --model)")(
+      "tasks", po::value<std::vector<std::string>>()->multitoken()->default_value({"all"}, "all"),
+      "tasks (space or comma separated), or all")(
+      "lengths", po::value<std::vector<std::string>>()->multitoken()->required(),
+      "length limits in tokens (input + tokens to generate), e.g. 4096 8192 or 4k 8k")(
+      "samples", po::value<int64_t>()->default_value(500), "samples per task and length")(
+      "seed", po::value<uint64_t>()->default_value(42), "random seed")(
+      "template", po::value<std::string>()->default_value("auto"),
+      "model template: chat (the model's chat template), base (none), auto (chat if the model has "
+      "one)")("out,o", po::value<std::string>()->required(),
+              "output directory: OUT/<length>/<task>.jsonl")(
+      "essays", po::value<std::string>(), "directory of .txt essays for the essay haystack")(
+      "books", po::value<std::string>(),
+      "directory of .txt books used when --essays is not given (default data/books, from "
+      "tools/fetch_books)")("wordlists", po::value<std::string>(),
+                            "directory with adjectivelist.txt, nounlist.txt, verblist.txt (default "
+                            "data/wordlists, from tools/fetch_wordlists)")(
+      "squad", po::value<std::string>(), "SQuAD dev-v2.0 JSON (qa_1)")(
+      "hotpotqa", po::value<std::string>(), "HotpotQA dev distractor JSON (qa_2)")(
+      "threads,t", po::value<int>()->default_value(0), "threads (0 = all cores)")(
+      "profile", po::value<std::string>()->default_value("ruler"),
+      "ruler (NVIDIA/RULER's parameters and budgets) or star-attention (the Star-Attention "
+      "repository's: CWE 300/30, FWE 120 new tokens, the context part ending with the newline "
+      "after the context); see ruler/profile.h")(
+      "set", po::value<std::vector<std::string>>()->multitoken(),
+      "override a profile setting, KEY=VALUE: cwe_freq_cw, cwe_freq_ucw, split "
+      "(context|context-line), tokens_to_generate.TASK (recorded in profile.json and the data)");
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm,
-             "usage: starattn generate-ruler (--model PATH | --tokenizer FILE) --lengths N... --out DIR\n"
-             "         [--tasks LIST|all] [--samples N] [--seed S] [--template base|chat|auto]\n"
-             "         [--essays DIR | --books DIR] [--wordlists DIR] [--squad FILE] [--hotpotqa FILE]\n"
-             "         [--profile ruler|star-attention] [--set KEY=VALUE...]\n\n"
-             "Writes OUT/<length>/<task>.jsonl: index, task, length_limit, tokens_to_generate, length\n"
-             "(tokens of input), outputs, input_context, input_query, input.")) {
+  if (!ParseCommandLine(
+          args, desc, vm,
+          "usage: starattn generate-ruler (--model PATH | --tokenizer FILE) --lengths N... --out "
+          "DIR\n"
+          "         [--tasks LIST|all] [--samples N] [--seed S] [--template base|chat|auto]\n"
+          "         [--essays DIR | --books DIR] [--wordlists DIR] [--squad FILE] [--hotpotqa "
+          "FILE]\n"
+          "         [--profile ruler|star-attention] [--set KEY=VALUE...]\n\n"
+          "Writes OUT/<length>/<task>.jsonl: index, task, length_limit, tokens_to_generate, "
+          "length\n"
+          "(tokens of input), outputs, input_context, input_query, input.")) {
     return 0;
   }
 
@@ -92,8 +98,10 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
   o.seed = vm["seed"].as<uint64_t>();
   o.chat_template = vm["template"].as<std::string>();
   o.out = vm["out"].as<std::string>();
-  for (auto [flag, field] : {std::pair{"essays", &o.essays}, {"books", &o.books},
-                             {"wordlists", &o.wordlists}, {"squad", &o.squad},
+  for (auto [flag, field] : {std::pair{"essays", &o.essays},
+                             {"books", &o.books},
+                             {"wordlists", &o.wordlists},
+                             {"squad", &o.squad},
                              {"hotpotqa", &o.hotpotqa}}) {
     if (vm.count(flag)) *field = vm[flag].as<std::string>();
   }
@@ -118,15 +126,19 @@ int RunGenerateRulerExit2(const std::vector<std::string>& args) {
 
 int RunEval(const std::vector<std::string>& args) {
   po::options_description desc("eval options");
-  desc.add_options()
-      ("pred,p", po::value<std::vector<std::string>>()->multitoken()->required(),
-       "prediction JSONL file(s): pred, outputs (or output), task (else the file name)")
-      ("out,o", po::value<std::string>(), "directory for summary.csv and summary.json (default: that of the first --pred)")
-      ("metric", po::value<std::vector<std::string>>()->multitoken(),
-       "metric for every task (NAME) or one task (TASK=NAME); default by task name: RULER's qa_1/qa_2 "
-       "string_match_part, other RULER tasks string_match_all, BABILong's qa1..qa20 babilong");
+  desc.add_options()(
+      "pred,p", po::value<std::vector<std::string>>()->multitoken()->required(),
+      "prediction JSONL file(s): pred, outputs (or output), task (else the file name)")(
+      "out,o", po::value<std::string>(),
+      "directory for summary.csv and summary.json (default: that of the first --pred)")(
+      "metric", po::value<std::vector<std::string>>()->multitoken(),
+      "metric for every task (NAME) or one task (TASK=NAME); default by task name: RULER's "
+      "qa_1/qa_2 "
+      "string_match_part, other RULER tasks string_match_all, BABILong's qa1..qa20 babilong");
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm, "usage: starattn eval --pred FILE... [--out DIR] [--metric [TASK=]NAME...]")) {
+  if (!ParseCommandLine(
+          args, desc, vm,
+          "usage: starattn eval --pred FILE... [--out DIR] [--metric [TASK=]NAME...]")) {
     return 0;
   }
   const auto files = vm["pred"].as<std::vector<std::string>>();
@@ -165,17 +177,18 @@ int RunEval(const std::vector<std::string>& args) {
 
   std::cout << fmt::format("{:<18} {:<18} {:>8} {:>10}\n", "task", "metric", "score", "nulls");
   for (const auto& s : scores) {
-    std::cout << fmt::format("{:<18} {:<18} {:>8} {:>10}\n", s.task, s.metric, ruler::PyFloatRepr(s.score),
-                             fmt::format("{}/{}", s.nulls, s.total));
+    std::cout << fmt::format("{:<18} {:<18} {:>8} {:>10}\n", s.task, s.metric,
+                             ruler::PyFloatRepr(s.score), fmt::format("{}/{}", s.nulls, s.total));
   }
   std::cout << fmt::format("average over {} task(s): {}\n", scores.size(),
                            ruler::PyFloatRepr(summary["average"].get<double>()));
   if (summary.contains("ruler_tasks_missing") && !summary["ruler_tasks_missing"].empty()) {
-    std::cout << fmt::format("note: RULER tasks without predictions (not in the average): {}\n",
-                             fmt::join(summary["ruler_tasks_missing"].get<std::vector<std::string>>(), ", "));
+    std::cout << fmt::format(
+        "note: RULER tasks without predictions (not in the average): {}\n",
+        fmt::join(summary["ruler_tasks_missing"].get<std::vector<std::string>>(), ", "));
   }
-  std::cout << "wrote " << (out / "summary.csv").string() << " and " << (out / "summary.json").string()
-            << "\n";
+  std::cout << "wrote " << (out / "summary.csv").string() << " and "
+            << (out / "summary.json").string() << "\n";
   return 0;
 }
 

@@ -10,9 +10,9 @@
 #include "engine/dist/mpi_communicator.h"
 #include "engine/model/distributed.h"
 #include "harness/cli.h"
+#include "harness/lib/attn_options.h"
 #include "harness/lib/device.h"
 #include "harness/lib/jsonl.h"
-#include "harness/lib/attn_options.h"
 #include "harness/lib/runner.h"
 
 namespace po = boost::program_options;
@@ -22,23 +22,25 @@ namespace {
 
 int RunRun(const std::vector<std::string>& args) {
   po::options_description desc("run options");
-  desc.add_options()
-      ("model,m", po::value<std::string>()->required(), "model: a .gguf file or a HF directory")
-      ("input,i", po::value<std::string>()->required(), "input JSONL (input_context, input_query, outputs)")
-      ("output,o", po::value<std::string>()->required(), "predictions JSONL (appended; resumable)")
-      ("tokens-to-generate,n", po::value<int64_t>()->default_value(128),
-       "tokens to generate at most (default: each sample's tokens_to_generate field, else 128)")
-      ("stop-words", po::value<std::vector<std::string>>()->multitoken(), "stop strings")
-      ("limit", po::value<int64_t>()->default_value(-1), "run at most this many samples")
-      ("threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")
-      ("quiet,q", "no per-sample log lines");
+  desc.add_options()("model,m", po::value<std::string>()->required(),
+                     "model: a .gguf file or a HF directory")(
+      "input,i", po::value<std::string>()->required(),
+      "input JSONL (input_context, input_query, outputs)")(
+      "output,o", po::value<std::string>()->required(), "predictions JSONL (appended; resumable)")(
+      "tokens-to-generate,n", po::value<int64_t>()->default_value(128),
+      "tokens to generate at most (default: each sample's tokens_to_generate field, else 128)")(
+      "stop-words", po::value<std::vector<std::string>>()->multitoken(), "stop strings")(
+      "limit", po::value<int64_t>()->default_value(-1), "run at most this many samples")(
+      "threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")(
+      "quiet,q", "no per-sample log lines");
   AddAttentionOptions(desc);
   AddDeviceOptions(desc);
   po::variables_map vm;
-  if (!ParseCommandLine(args, desc, vm,
-                        "usage: starattn run --model M --attn dense|star|ring|streaming|block-sparse|topk-kv "
-                        "[--hosts H] "
-                        "--input in.jsonl --output pred.jsonl")) {
+  if (!ParseCommandLine(
+          args, desc, vm,
+          "usage: starattn run --model M --attn dense|star|ring|streaming|block-sparse|topk-kv "
+          "[--hosts H] "
+          "--input in.jsonl --output pred.jsonl")) {
     return 0;
   }
   ApplyThreadsOption(vm);

@@ -38,8 +38,8 @@ class Progress {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = p.ran > 0 ? static_cast<double>(p.ran) / elapsed : 0;
     const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : 0;
-    const std::string stats = fmt::format("{}/{} samples  {:.2f}/s  ETA {}", p.done, p.total,
-                                          rate, rate > 0 ? FormatSeconds(eta) : std::string("?"));
+    const std::string stats = fmt::format("{}/{} samples  {:.2f}/s  ETA {}", p.done, p.total, rate,
+                                          rate > 0 ? FormatSeconds(eta) : std::string("?"));
     if (tty_) {
       constexpr int kWidth = 30;
       const int filled = p.total > 0 ? static_cast<int>(kWidth * p.done / p.total) : kWidth;
@@ -65,11 +65,12 @@ class Progress {
 
 int RunSweep(const std::vector<std::string>& args) {
   po::options_description desc("sweep options");
-  desc.add_options()("config", po::value<std::string>()->required(), "sweep config (tasks/<name>.json)")
-      ("out,o", po::value<std::string>(), "results directory (default: results/<name>)")
-      ("threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")
-      ("limit", po::value<int64_t>()->default_value(-1),
-       "stop after this many new samples (for trying a config; rerun to continue)");
+  desc.add_options()("config", po::value<std::string>()->required(),
+                     "sweep config (tasks/<name>.json)")(
+      "out,o", po::value<std::string>(), "results directory (default: results/<name>)")(
+      "threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")(
+      "limit", po::value<int64_t>()->default_value(-1),
+      "stop after this many new samples (for trying a config; rerun to continue)");
   AddDeviceOptions(desc);
   po::positional_options_description pos;
   pos.add("config", 1);
@@ -115,8 +116,8 @@ int RunSweep(const std::vector<std::string>& args) {
       Fail("{}: attention '{}': {}", cfg.source, a.label, e.what());
     }
   }
-  const std::string out = vm.count("out") ? vm["out"].as<std::string>()
-                                          : (fs::path("results") / cfg.name).string();
+  const std::string out =
+      vm.count("out") ? vm["out"].as<std::string>() : (fs::path("results") / cfg.name).string();
   fs::create_directories(out);
   SweepManifest manifest(cfg, out, STARATTN_VERSION, device, mpi ? mpi->size() : 0);
 

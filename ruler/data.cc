@@ -72,9 +72,10 @@ bool WordLists::Present(const std::string& dir) {
 
 WordLists WordLists::Load(const std::string& dir) {
   if (!Present(dir)) {
-    Fail("{} does not hold the wonderwords lists adjectivelist.txt, nounlist.txt, verblist.txt "
-         "(run tools/fetch_wordlists, or pass --wordlists DIR)",
-         dir);
+    Fail(
+        "{} does not hold the wonderwords lists adjectivelist.txt, nounlist.txt, verblist.txt "
+        "(run tools/fetch_wordlists, or pass --wordlists DIR)",
+        dir);
   }
   WordLists w;
   w.adjectives = ReadLines((fs::path(dir) / "adjectivelist.txt").string());
@@ -124,10 +125,12 @@ EssayHaystack EssayHaystack::FromText(std::string_view text) {
 
 QaData QaData::LoadSquad(const std::string& path) try {
   const nlohmann::json j = ParseJsonFile(path);
-  if (!j.contains("data") || !j["data"].is_array()) Fail("{}: not a SQuAD file (no \"data\" list)", path);
+  if (!j.contains("data") || !j["data"].is_array())
+    Fail("{}: not a SQuAD file (no \"data\" list)", path);
   std::vector<std::string> all_docs;
   for (const auto& article : j["data"]) {
-    for (const auto& p : article.at("paragraphs")) all_docs.push_back(p.at("context").get<std::string>());
+    for (const auto& p : article.at("paragraphs"))
+      all_docs.push_back(p.at("context").get<std::string>());
   }
   QaData out;
   DocIndex index = MakeDocIndex(std::move(all_docs));
@@ -142,7 +145,8 @@ QaData QaData::LoadSquad(const std::string& path) try {
         if (qa.value("is_impossible", false)) continue;
         QaItem item;
         item.question = qa.at("question").get<std::string>();
-        for (const auto& a : qa.at("answers")) item.answers.push_back(a.at("text").get<std::string>());
+        for (const auto& a : qa.at("answers"))
+          item.answers.push_back(a.at("text").get<std::string>());
         if (item.answers.empty()) continue;
         item.gold = {doc};
         for (const int32_t d : article_docs) {
@@ -179,7 +183,8 @@ QaData QaData::LoadHotpotQa(const std::string& path) try {
     item.answers = {q.at("answer").get<std::string>()};
     for (const auto& para : q.at("context")) {
       const int32_t d = index.Find(doc_of(para));
-      if (std::find(item.gold.begin(), item.gold.end(), d) == item.gold.end()) item.gold.push_back(d);
+      if (std::find(item.gold.begin(), item.gold.end(), d) == item.gold.end())
+        item.gold.push_back(d);
     }
     out.items.push_back(std::move(item));
   }

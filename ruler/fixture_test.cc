@@ -70,7 +70,8 @@ TEST(RulerFixture, RecordsAreSizedAndWellFormed) {
       EXPECT_LE(length + spec.tokens_to_generate, kLimit);
       EXPECT_GE(length + spec.tokens_to_generate, static_cast<int64_t>(std::ceil(0.98 * kLimit)));
       ASSERT_FALSE(j["outputs"].empty());
-      for (const auto& out : j["outputs"]) EXPECT_NE(ctx.find(out.get<std::string>()), std::string::npos);
+      for (const auto& out : j["outputs"])
+        EXPECT_NE(ctx.find(out.get<std::string>()), std::string::npos);
     }
   }
   EXPECT_EQ(files, 11);
@@ -100,8 +101,8 @@ TEST(RulerFixture, RegeneratesByteForByte) {
   for (const TaskSpec& spec : AllTasks()) {
     if (spec.kind == TaskKind::kQa) continue;
     SCOPED_TRACE(std::string(spec.name));
-    const auto gen = MakeGenerator(spec, data, kLimit,
-                                   [&](std::string_view t) { return CountTokens(tok, t); }, opt.seed);
+    const auto gen = MakeGenerator(
+        spec, data, kLimit, [&](std::string_view t) { return CountTokens(tok, t); }, opt.seed);
     std::vector<std::string> lines;
     GenerateTask(spec, *gen, tok, opt, [&](Sample&& s) {
       lines.push_back(SampleJson(spec, kLimit, s)

@@ -52,7 +52,8 @@ std::pair<std::string, std::string> PromptFrame::Assemble(const TaskPrompt& p) c
 }
 
 int64_t CountTokens(const Tokenizer& tok, std::string_view text) {
-  return static_cast<int64_t>(tok.Encode(text, tok.add_bos_default(), /*parse_special=*/true).size());
+  return static_cast<int64_t>(
+      tok.Encode(text, tok.add_bos_default(), /*parse_special=*/true).size());
 }
 
 nlohmann::ordered_json SampleJson(const TaskSpec& spec, int64_t length_limit, const Sample& s,
@@ -129,8 +130,9 @@ TaskStats GenerateTask(const TaskSpec& spec, const Generator& gen, const Tokeniz
   TaskStats stats;
   const int64_t limit = opt.length_limit;
   const int64_t target = limit - spec.tokens_to_generate;  // tokens of the input, at most
-  const int64_t accept = static_cast<int64_t>(std::ceil(opt.min_fill * static_cast<double>(limit))) -
-                         spec.tokens_to_generate;
+  const int64_t accept =
+      static_cast<int64_t>(std::ceil(opt.min_fill * static_cast<double>(limit))) -
+      spec.tokens_to_generate;
   if (target <= 0) Fail("{}: length {} leaves no room for the input", spec.name, limit);
   int64_t num_samples = opt.num_samples;
   if (gen.MaxSamples() >= 0 && num_samples > gen.MaxSamples()) {
@@ -162,9 +164,11 @@ TaskStats GenerateTask(const TaskSpec& spec, const Generator& gen, const Tokeniz
   double slope = 1.0;
   if (pilot > lo) {
     const int64_t n_pilot = tokens_for(pilot, seed0, 0);
-    if (n_pilot > n_lo) slope = static_cast<double>(n_pilot - n_lo) / static_cast<double>(pilot - lo);
+    if (n_pilot > n_lo)
+      slope = static_cast<double>(n_pilot - n_lo) / static_cast<double>(pilot - lo);
   }
-  const int64_t start = lo + static_cast<int64_t>(static_cast<double>(target - margin - n_lo) / slope);
+  const int64_t start =
+      lo + static_cast<int64_t>(static_cast<double>(target - margin - n_lo) / slope);
   const auto probe = SearchSize([&](int64_t s) { return tokens_for(s, seed0, 0); }, lo, hi, start,
                                 slope, target - margin, target - 2 * margin);
   stats.probe_size = probe ? probe->size : lo;
@@ -185,8 +189,8 @@ TaskStats GenerateTask(const TaskSpec& spec, const Generator& gen, const Tokeniz
       const int64_t index = first + k;
       try {
         const uint64_t seed = SampleSeed(opt.seed, spec.name, limit, index);
-        const auto found = SearchSize([&](int64_t s) { return tokens_for(s, seed, index); }, lo,
-                                      hi, stats.probe_size, slope, target, accept);
+        const auto found = SearchSize([&](int64_t s) { return tokens_for(s, seed, index); }, lo, hi,
+                                      stats.probe_size, slope, target, accept);
         if (!found) {
           Fail("{}: sample {} does not fit length {} even with the smallest haystack", spec.name,
                index, limit);
@@ -206,8 +210,8 @@ TaskStats GenerateTask(const TaskSpec& spec, const Generator& gen, const Tokeniz
     for (int64_t k = 0; k < count; ++k) {
       if (!errors[static_cast<size_t>(k)].empty()) throw Error(errors[static_cast<size_t>(k)]);
       Sample& s = batch[static_cast<size_t>(k)];
-      const double fill = static_cast<double>(s.length + spec.tokens_to_generate) /
-                          static_cast<double>(limit);
+      const double fill =
+          static_cast<double>(s.length + spec.tokens_to_generate) / static_cast<double>(limit);
       stats.fill.push_back(fill);
       if (s.length < accept) ++stats.under_filled;
       sink(std::move(s));

@@ -69,10 +69,10 @@ struct Sample {
 };
 
 struct TaskStats {
-  int64_t probe_size = 0;           // the task-level haystack size
-  std::vector<double> fill;         // per sample: (length + tokens_to_generate) / length_limit
-  int64_t under_filled = 0;         // samples below min_fill (data too small to fill the limit)
-  int64_t tokenizations = 0;        // full-prompt tokenizations used by the sizing
+  int64_t probe_size = 0;     // the task-level haystack size
+  std::vector<double> fill;   // per sample: (length + tokens_to_generate) / length_limit
+  int64_t under_filled = 0;   // samples below min_fill (data too small to fill the limit)
+  int64_t tokenizations = 0;  // full-prompt tokenizations used by the sizing
   double seconds = 0;
 };
 

@@ -1,5 +1,7 @@
 // Prompt assembly with the model template, sizing with the default model's tokenizer (every
 // sample within the limit and within 2% below it), and determinism.
+#include "ruler/generate.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include "engine/common/error.h"
 #include "engine/common/testing.h"
 #include "engine/io/gguf.h"
-#include "ruler/generate.h"
 #include "ruler/rng.h"
 #include "ruler/testdata.h"
 
@@ -40,15 +41,16 @@ TEST(RulerFrame, ChatmlHeadAndTail) {
 // never touches the system prompt.
 TEST(RulerFrame, AssembleMatchesRenderChat) {
   const std::optional<std::string> system = "You are a helpful assistant.";
-  for (const ChatTemplate t : {ChatTemplate::kChatml, ChatTemplate::kLlama3, ChatTemplate::kLlama2}) {
+  for (const ChatTemplate t :
+       {ChatTemplate::kChatml, ChatTemplate::kLlama3, ChatTemplate::kLlama2}) {
     const PromptFrame f = PromptFrame::Chat(t, system);
     TaskPrompt p;
     p.context_part = "  Some text.\n{context}";
     p.query_part = "\nWhat? ";
     p.answer_prefix = " Answer:";
     const auto [ctx, query] = f.Assemble(p);
-    EXPECT_EQ(ctx + query,
-              RenderChat(t, {{"user", p.context_part + p.query_part}}, true, system) + p.answer_prefix)
+    EXPECT_EQ(ctx + query, RenderChat(t, {{"user", p.context_part + p.query_part}}, true, system) +
+                               p.answer_prefix)
         << ChatTemplateName(t);
     EXPECT_NE(ctx.find("You are a helpful assistant."), std::string::npos);
   }
@@ -73,7 +75,8 @@ TEST(RulerSizing, SearchSizeFindsTheWindow) {
     }
   }
   // Nothing fits.
-  EXPECT_FALSE(SearchSize([](int64_t s) { return 5000 + s; }, 1, 100, 50, 1.0, 4000, 3920).has_value());
+  EXPECT_FALSE(
+      SearchSize([](int64_t s) { return 5000 + s; }, 1, 100, 50, 1.0, 4000, 3920).has_value());
   // The data runs out before the window: the largest size.
   const auto capped = SearchSize([](int64_t s) { return 10 * s; }, 1, 100, 50, 1.0, 4000, 3920);
   ASSERT_TRUE(capped.has_value());
@@ -86,15 +89,15 @@ struct Generated {
 };
 
 Generated RunTask(const TaskSpec& spec, const TaskData& data, const Tokenizer& tok, int64_t limit,
-              int64_t samples, uint64_t seed, int threads) {
+                  int64_t samples, uint64_t seed, int threads) {
   GenerateOptions opt;
   opt.length_limit = limit;
   opt.num_samples = samples;
   opt.seed = seed;
   opt.frame = SmolFrame(tok);
   opt.threads = threads;
-  const auto gen = MakeGenerator(spec, data, limit,
-                                 [&](std::string_view t) { return CountTokens(tok, t); }, seed);
+  const auto gen = MakeGenerator(
+      spec, data, limit, [&](std::string_view t) { return CountTokens(tok, t); }, seed);
   Generated out;
   out.stats = GenerateTask(spec, *gen, tok, opt, [&](Sample&& s) {
     out.lines.push_back(SampleJson(spec, limit, s).dump());
@@ -131,8 +134,8 @@ TEST(RulerSizing, EveryTaskFillsFourK) {
       EXPECT_LE(length + spec.tokens_to_generate, kLimit);
       EXPECT_GE(length + spec.tokens_to_generate, static_cast<int64_t>(std::ceil(0.98 * kLimit)));
       // Star Attention tokenizes the two parts separately: the sum stays within the limit too.
-      const int64_t split = CountTokens(tok, ctx) +
-                            static_cast<int64_t>(tok.Encode(query, false, true).size());
+      const int64_t split =
+          CountTokens(tok, ctx) + static_cast<int64_t>(tok.Encode(query, false, true).size());
       EXPECT_LE(std::abs(split - length), 2) << "context/query split moves the count";
       // Every expected output appears in the context (QA answers are inside their documents).
       for (const auto& out : j["outputs"]) {
@@ -165,7 +168,8 @@ TEST(RulerSizing, TooSmallALimitIsAnError) {
   ASSERT_TRUE(d.ok) << d.why;
   const Tokenizer& tok = *DefaultTokenizer(model);
   EXPECT_THROW(RunTask(*FindTask("vt"), d.big, tok, 256, 1, 42, 1), Error);
-  EXPECT_THROW(RunTask(*FindTask("qa_1"), d.big, tok, 4096, 100000, 42, 1), Error);  // too few questions
+  EXPECT_THROW(RunTask(*FindTask("qa_1"), d.big, tok, 4096, 100000, 42, 1),
+               Error);  // too few questions
 }
 
 }  // namespace

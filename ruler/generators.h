@@ -58,7 +58,8 @@ void SplitAtContext(std::string_view tmpl,
                     const std::vector<std::pair<std::string_view, std::string_view>>& fields,
                     ContextSplit split, std::string* context_part, std::string* query_part);
 
-std::unique_ptr<Generator> MakeNiah(const TaskSpec& spec, const TaskData& data, int64_t length_limit);
+std::unique_ptr<Generator> MakeNiah(const TaskSpec& spec, const TaskData& data,
+                                    int64_t length_limit);
 std::unique_ptr<Generator> MakeVariableTracking(const TaskSpec& spec, int64_t length_limit,
                                                 const TokenCounter& count_tokens, uint64_t seed);
 std::unique_ptr<Generator> MakeCommonWords(const TaskSpec& spec, const TaskData& data,

@@ -24,7 +24,8 @@ namespace {
 
 int64_t CountOf(std::string_view text, std::string_view what) {
   int64_t n = 0;
-  for (size_t pos = text.find(what); pos != std::string_view::npos; pos = text.find(what, pos + 1)) ++n;
+  for (size_t pos = text.find(what); pos != std::string_view::npos; pos = text.find(what, pos + 1))
+    ++n;
   return n;
 }
 
@@ -43,10 +44,19 @@ std::unique_ptr<Generator> Make(std::string_view task, const TaskData& data, int
 
 TEST(RulerTasks, TableMatchesTheReference) {
   ASSERT_EQ(AllTasks().size(), 13u);
-  const std::vector<std::string> names = {
-      "niah_single_1",   "niah_single_2",   "niah_single_3",   "niah_multikey_1", "niah_multikey_2",
-      "niah_multikey_3", "niah_multivalue", "niah_multiquery", "vt",              "cwe",
-      "fwe",             "qa_1",            "qa_2"};
+  const std::vector<std::string> names = {"niah_single_1",
+                                          "niah_single_2",
+                                          "niah_single_3",
+                                          "niah_multikey_1",
+                                          "niah_multikey_2",
+                                          "niah_multikey_3",
+                                          "niah_multivalue",
+                                          "niah_multiquery",
+                                          "vt",
+                                          "cwe",
+                                          "fwe",
+                                          "qa_1",
+                                          "qa_2"};
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(AllTasks()[i].name, names[i]);
   EXPECT_EQ(FindTask("niah_multiquery")->num_k, 4);  // max(k, q)
   EXPECT_EQ(FindTask("niah_multiquery")->num_q, 4);
@@ -98,14 +108,16 @@ TEST_P(RulerNiah, NeedlesAndOutputs) {
       ASSERT_NE(at, std::string::npos);
       const size_t head = p.context_part.rfind(needle_head, at);
       ASSERT_NE(head, std::string::npos);
-      const std::string key = p.context_part.substr(head + needle_head.size(), at - head - needle_head.size());
+      const std::string key =
+          p.context_part.substr(head + needle_head.size(), at - head - needle_head.size());
       EXPECT_NE(p.query_part.find(key), std::string::npos) << key;
       real_keys.insert(key);
     }
     EXPECT_EQ(static_cast<int>(real_keys.size()), c.queried);
     if (spec.haystack == HaystackKind::kNeedle) {
       EXPECT_EQ(CountOf(p.context_part, needle_head), 200 + c.needles);
-      for (const std::string& k : real_keys) EXPECT_EQ(CountOf(p.context_part, " for " + k + " is: "), 1);
+      for (const std::string& k : real_keys)
+        EXPECT_EQ(CountOf(p.context_part, " for " + k + " is: "), 1);
     } else {
       EXPECT_EQ(CountOf(p.context_part, needle_head), c.needles);
     }
@@ -129,7 +141,9 @@ TEST_P(RulerNiah, NeedlesAndOutputs) {
       if (spec.value_type == NeedleType::kNumbers) {
         EXPECT_TRUE(std::regex_match(v, std::regex("[1-9][0-9]{6}"))) << v;
       } else {
-        EXPECT_TRUE(std::regex_match(v, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"))) << v;
+        EXPECT_TRUE(std::regex_match(
+            v, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+            << v;
       }
     }
   }
@@ -139,14 +153,10 @@ INSTANTIATE_TEST_SUITE_P(
     AllNiah, RulerNiah,
     ::testing::Values(
         //        task               needles outputs queried singular
-        NiahCase{"niah_single_1",     1,      1,      1,      true},
-        NiahCase{"niah_single_2",     1,      1,      1,      true},
-        NiahCase{"niah_single_3",     1,      1,      1,      true},
-        NiahCase{"niah_multikey_1",   4,      1,      1,      true},
-        NiahCase{"niah_multikey_2",   1,      1,      1,      true},
-        NiahCase{"niah_multikey_3",   1,      1,      1,      true},
-        NiahCase{"niah_multivalue",   4,      4,      1,      false},
-        NiahCase{"niah_multiquery",   4,      4,      4,      false}),
+        NiahCase{"niah_single_1", 1, 1, 1, true}, NiahCase{"niah_single_2", 1, 1, 1, true},
+        NiahCase{"niah_single_3", 1, 1, 1, true}, NiahCase{"niah_multikey_1", 4, 1, 1, true},
+        NiahCase{"niah_multikey_2", 1, 1, 1, true}, NiahCase{"niah_multikey_3", 1, 1, 1, true},
+        NiahCase{"niah_multivalue", 4, 4, 1, false}, NiahCase{"niah_multiquery", 4, 4, 4, false}),
     [](const auto& info) { return std::string(info.param.task); });
 
 TEST(RulerNiah, MultiQueryJoinsKeys) {
@@ -155,7 +165,8 @@ TEST(RulerNiah, MultiQueryJoinsKeys) {
   const auto gen = Make("niah_multiquery", d.data);
   ASSERT_NE(gen, nullptr);
   const TaskPrompt p = gen->Build(300, SampleSeed(1, "niah_multiquery", 4096, 0), 0);
-  EXPECT_TRUE(std::regex_search(p.query_part, std::regex(" for [^ ,]+, [^ ,]+, [^ ,]+, and [^ ,]+ mentioned")))
+  EXPECT_TRUE(std::regex_search(p.query_part,
+                                std::regex(" for [^ ,]+, [^ ,]+, [^ ,]+, and [^ ,]+ mentioned")))
       << p.query_part;
 }
 
@@ -261,7 +272,8 @@ TEST(RulerVt, ChainsResolveToTheOutputs) {
     }
     EXPECT_EQ(resolved, std::set<std::string>(p.outputs.begin(), p.outputs.end()));
     ASSERT_EQ(p.outputs.size(), 5u);
-    for (const std::string& v : p.outputs) EXPECT_TRUE(std::regex_match(v, std::regex("[A-Z]{5}"))) << v;
+    for (const std::string& v : p.outputs)
+      EXPECT_TRUE(std::regex_match(v, std::regex("[A-Z]{5}"))) << v;
     // The chain appears in order: output i is assigned before output i+1.
     size_t prev = 0;
     for (const std::string& v : p.outputs) {
@@ -270,11 +282,13 @@ TEST(RulerVt, ChainsResolveToTheOutputs) {
       EXPECT_GE(at, prev);
       prev = at;
     }
-    EXPECT_NE(p.query_part.find("assigned the value " + value + " in the text above."), std::string::npos);
+    EXPECT_NE(p.query_part.find("assigned the value " + value + " in the text above."),
+              std::string::npos);
     EXPECT_NE(p.answer_prefix.find("5 variables are assigned the value " + value + ", they are: "),
               std::string::npos);
     // The example: 3-letter chain, its question, prefix and answer.
-    EXPECT_TRUE(std::regex_search(example, std::regex("they are:  [A-Z]{3} [A-Z]{3} [A-Z]{3} [A-Z]{3} [A-Z]{3}\n\n")))
+    EXPECT_TRUE(std::regex_search(
+        example, std::regex("they are:  [A-Z]{3} [A-Z]{3} [A-Z]{3} [A-Z]{3} [A-Z]{3}\n\n")))
         << example.substr(example.size() > 200 ? example.size() - 200 : 0);
   }
 }
@@ -356,11 +370,13 @@ TEST(RulerFwe, Frequencies) {
     for (int k = 2; k <= 4; ++k) {
       const std::string& w = p.outputs[k - 2];
       EXPECT_TRUE(std::regex_match(w, std::regex("[a-z]{6}"))) << w;
-      EXPECT_EQ(counts[w], static_cast<int64_t>(static_cast<double>(n) * std::pow(k, -2.0) / zeta2)) << w;
+      EXPECT_EQ(counts[w], static_cast<int64_t>(static_cast<double>(n) * std::pow(k, -2.0) / zeta2))
+          << w;
     }
     const int64_t third = counts[p.outputs[2]];
     for (const auto& [w, c] : counts) {
-      if (w == "..." || std::find(p.outputs.begin(), p.outputs.end(), w) != p.outputs.end()) continue;
+      if (w == "..." || std::find(p.outputs.begin(), p.outputs.end(), w) != p.outputs.end())
+        continue;
       EXPECT_LT(c, third) << w;
     }
     EXPECT_LE(static_cast<int64_t>(counts.size()), 4096 / 50);
@@ -378,7 +394,8 @@ TEST(RulerQa, SquadGoldDocumentsAndDistractors) {
     // Small budget: the gold document alone.
     const TaskPrompt small = gen->Build(0, SampleSeed(42, "qa_1", 4096, index), index);
     EXPECT_EQ(CountOf(small.context_part, "Document "), 1);
-    EXPECT_NE(small.context_part.find("Document 1:\n" + squad.docs[item.gold[0]]), std::string::npos);
+    EXPECT_NE(small.context_part.find("Document 1:\n" + squad.docs[item.gold[0]]),
+              std::string::npos);
     // Large budget: every document, the gold one among them, numbered 1..n.
     const TaskPrompt all = gen->Build(1 << 20, SampleSeed(42, "qa_1", 4096, index), index);
     EXPECT_EQ(CountOf(all.context_part, "Document "), static_cast<int64_t>(squad.docs.size()));
@@ -387,9 +404,11 @@ TEST(RulerQa, SquadGoldDocumentsAndDistractors) {
       EXPECT_EQ(CountOf(all.context_part, fmt::format("Document {}:\n", i + 1)), 1);
     }
     EXPECT_EQ(all.outputs, item.answers);
-    EXPECT_EQ(all.query_part,
-              "\n\nAnswer the question based on the given documents. Only give me the answer and do "
-              "not output any other words.\n\nQuestion: " + item.question);
+    EXPECT_EQ(
+        all.query_part,
+        "\n\nAnswer the question based on the given documents. Only give me the answer and do "
+        "not output any other words.\n\nQuestion: " +
+            item.question);
     EXPECT_EQ(all.answer_prefix, " Answer:");
   }
 }
@@ -399,8 +418,8 @@ TEST(RulerQa, SquadSkipsUnanswerableAndKeepsFileOrder) {
   const QaData& squad = *d.data.squad;
   std::vector<std::string> questions;
   for (const QaItem& q : squad.items) questions.push_back(q.question);
-  EXPECT_EQ(questions, (std::vector<std::string>{"Where is alpha?", "What is beta?", "Who wrote gamma?",
-                                                  "When was delta?"}));
+  EXPECT_EQ(questions, (std::vector<std::string>{"Where is alpha?", "What is beta?",
+                                                 "Who wrote gamma?", "When was delta?"}));
   EXPECT_EQ(squad.items[0].answers, (std::vector<std::string>{"the north", "north", "the north"}));
   EXPECT_EQ(squad.docs.size(), 5u);
   // Same-article paragraphs are the related documents.
@@ -424,8 +443,9 @@ TEST(RulerQa, HotpotAllParagraphsAreGold) {
     }
     EXPECT_EQ(p.outputs, item.answers);
   }
-  EXPECT_NE(std::find(hotpot.docs.begin(), hotpot.docs.end(), "Title A\nSentence one. Sentence two."),
-            hotpot.docs.end());
+  EXPECT_NE(
+      std::find(hotpot.docs.begin(), hotpot.docs.end(), "Title A\nSentence one. Sentence two."),
+      hotpot.docs.end());
 }
 
 TEST(RulerQa, DistractorsDifferBySeed) {

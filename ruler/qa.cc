@@ -1,6 +1,7 @@
 // Question answering over SQuAD / HotpotQA documents (scripts/data/synthetic/qa.py of the
 // reference).
 #include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -48,7 +49,10 @@ class QaGenerator final : public Generator {
  public:
   QaGenerator(const TaskSpec& spec, const QaData& data, int64_t length_limit,
               const TokenCounter& count_tokens)
-      : spec_(spec), data_(data), limit_(length_limit), count_tokens_(count_tokens),
+      : spec_(spec),
+        data_(data),
+        limit_(length_limit),
+        count_tokens_(count_tokens),
         cost_(data.docs.size()) {
     for (auto& c : cost_) c.store(-1, std::memory_order_relaxed);
     base_ = count_tokens_("");
@@ -66,7 +70,8 @@ class QaGenerator final : public Generator {
     // The reference takes question `index` in file order (the same questions for every seed);
     // the seed draws the distractors and the document order.
     if (index < 0 || index >= static_cast<int64_t>(data_.items.size())) {
-      Fail("{}: sample {} but the data set has {} questions", spec_.name, index, data_.items.size());
+      Fail("{}: sample {} but the data set has {} questions", spec_.name, index,
+           data_.items.size());
     }
     const QaItem& item = data_.items[static_cast<size_t>(index)];
     Rng rng_pick(seed, 1), rng_order(seed, 2);

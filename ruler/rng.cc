@@ -41,8 +41,8 @@ std::vector<int64_t> Rng::SampleDistinct(int64_t n, int64_t k) {
 std::string Rng::Uuid4() {
   uint64_t hi = NextU64();
   uint64_t lo = NextU64();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                           // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;    // RFC 4122 variant
+  hi = (hi & ~0xF000ull) | 0x4000ull;                         // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   s.reserve(36);

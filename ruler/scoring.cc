@@ -35,7 +35,8 @@ bool Contains(const std::string& pred_lower, const std::string& ref) {
 
 void CheckShapes(const std::vector<std::string>& preds,
                  const std::vector<std::vector<std::string>>& refs) {
-  if (preds.size() != refs.size()) Fail("{} predictions but {} references", preds.size(), refs.size());
+  if (preds.size() != refs.size())
+    Fail("{} predictions but {} references", preds.size(), refs.size());
   if (preds.empty()) Fail("no predictions to score");
   for (size_t i = 0; i < refs.size(); ++i) {
     if (refs[i].empty()) Fail("prediction {} has no references", i);
@@ -59,7 +60,9 @@ std::string CsvField(const std::string& s) {
 
 }  // namespace
 
-void MetricRegistry::Add(std::string name, MetricFn fn) { metrics_[std::move(name)] = std::move(fn); }
+void MetricRegistry::Add(std::string name, MetricFn fn) {
+  metrics_[std::move(name)] = std::move(fn);
+}
 
 const MetricFn* MetricRegistry::Find(std::string_view name) const {
   auto it = metrics_.find(name);

@@ -1,19 +1,24 @@
 // RULER's scoring on hand-made predictions: clean-up, both metrics, rounding, the summary files
 // and choosing metrics per task (prediction files are read by harness/lib/records.h).
+#include "ruler/scoring.h"
+
 #include <gtest/gtest.h>
 
 #include "engine/common/error.h"
-#include "ruler/scoring.h"
 
 namespace starattn::ruler {
 namespace {
 
 TEST(RulerScoring, CleanPrediction) {
   EXPECT_EQ(CleanPrediction("  answer \n"), "answer");
-  EXPECT_EQ(CleanPrediction("a\x01" "b\x1f" "c"), "a\nb\nc");
-  EXPECT_EQ(CleanPrediction("\x01\x02 x \x03"), "x");  // control characters become newlines, then strip
-  EXPECT_EQ(CleanPrediction("a\tb"), "a\nb");           // tab is a control character too
-  EXPECT_EQ(CleanPrediction("\x7f"), "\x7f");           // DEL is not in [\x00-\x1f]
+  EXPECT_EQ(CleanPrediction("a\x01"
+                            "b\x1f"
+                            "c"),
+            "a\nb\nc");
+  EXPECT_EQ(CleanPrediction("\x01\x02 x \x03"),
+            "x");                              // control characters become newlines, then strip
+  EXPECT_EQ(CleanPrediction("a\tb"), "a\nb");  // tab is a control character too
+  EXPECT_EQ(CleanPrediction("\x7f"), "\x7f");  // DEL is not in [\x00-\x1f]
   EXPECT_EQ(CleanPrediction(""), "");
   EXPECT_EQ(CleanPrediction(" \n\x05 "), "");
 }
@@ -29,7 +34,8 @@ TEST(RulerScoring, StringMatchAll) {
   // A reference that is a substring of another word still matches (as in the reference).
   EXPECT_EQ(StringMatchAll({"early"}, {{"ear"}}), 100.0);
   // 1/3 + 1 + 0 over 3 samples = 44.444... -> 44.44
-  EXPECT_EQ(StringMatchAll({"a", "a b c", ""}, {{"a", "b", "c"}, {"a", "b", "c"}, {"a", "b", "c"}}), 44.44);
+  EXPECT_EQ(StringMatchAll({"a", "a b c", ""}, {{"a", "b", "c"}, {"a", "b", "c"}, {"a", "b", "c"}}),
+            44.44);
   // 2/3 -> 66.67 (rounded half-up at the third decimal as Python's round does here)
   EXPECT_EQ(StringMatchAll({"a", "a", "b"}, {{"a"}, {"a"}, {"a"}}), 66.67);
   EXPECT_THROW(StringMatchAll({"a"}, {{}}), Error);
@@ -70,7 +76,8 @@ TEST(RulerScoring, MetricsByTaskName) {
   EXPECT_NE(GlobalMetrics().Find(kStringMatchPart), nullptr);
 }
 
-Prediction Pred(std::string task, std::string pred, std::vector<std::string> refs, int64_t length = 4096) {
+Prediction Pred(std::string task, std::string pred, std::vector<std::string> refs,
+                int64_t length = 4096) {
   Prediction p;
   p.task = std::move(task);
   p.pred = std::move(pred);
@@ -81,9 +88,9 @@ Prediction Pred(std::string task, std::string pred, std::vector<std::string> ref
 
 TEST(RulerScoring, ScoreAndSummaries) {
   const std::vector<Prediction> preds = {
-      Pred("qa_1", "Paris", {"paris", "France"}),  Pred("qa_1", "", {"London"}),
-      Pred("vt", "AAA BBB", {"AAA", "BBB", "CCC", "DDD"}), Pred("niah_single_1", " 1234567 ", {"1234567"}),
-      Pred("custom", "yes", {"yes"})};
+      Pred("qa_1", "Paris", {"paris", "France"}), Pred("qa_1", "", {"London"}),
+      Pred("vt", "AAA BBB", {"AAA", "BBB", "CCC", "DDD"}),
+      Pred("niah_single_1", " 1234567 ", {"1234567"}), Pred("custom", "yes", {"yes"})};
   EXPECT_THROW(ScorePredictions(preds, RulerMetrics(), {}), Error);  // "custom" has no metric
   const auto scores = ScorePredictions(preds, RulerMetrics(), {{"custom", "string_match_part"}});
   ASSERT_EQ(scores.size(), 4u);
@@ -117,10 +124,12 @@ TEST(RulerScoring, ScoreAndSummaries) {
 }
 
 TEST(RulerScoring, BabilongTasksNeedTheirMetric) {
-  const std::vector<Prediction> preds = {Pred("qa1", "The most recent location of Mary is kitchen.", {"kitchen"})};
+  const std::vector<Prediction> preds = {
+      Pred("qa1", "The most recent location of Mary is kitchen.", {"kitchen"})};
   MetricRegistry reg = RulerMetrics();
   EXPECT_THROW(ScorePredictions(preds, reg, {}), Error);
-  reg.Add(std::string(kBabilongMetric), [](const std::vector<Prediction>& ps) { return 42.0 + ps.size(); });
+  reg.Add(std::string(kBabilongMetric),
+          [](const std::vector<Prediction>& ps) { return 42.0 + ps.size(); });
   const auto scores = ScorePredictions(preds, reg, {});
   ASSERT_EQ(scores.size(), 1u);
   EXPECT_EQ(scores[0].metric, "babilong");
@@ -128,7 +137,8 @@ TEST(RulerScoring, BabilongTasksNeedTheirMetric) {
 }
 
 TEST(RulerScoring, MixedLengthsAreRejected) {
-  const std::vector<Prediction> preds = {Pred("vt", "a", {"a"}, 4096), Pred("vt", "a", {"a"}, 8192)};
+  const std::vector<Prediction> preds = {Pred("vt", "a", {"a"}, 4096),
+                                         Pred("vt", "a", {"a"}, 8192)};
   EXPECT_THROW(ScorePredictions(preds, RulerMetrics(), {}), Error);
 }
 

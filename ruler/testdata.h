@@ -44,28 +44,39 @@ inline nlohmann::json TinySquad() {
   J a1 = {{"title", "A"},
           {"paragraphs",
            J::array({{{"context", "Alpha lives in the north."},
-                      {"qas", J::array({qa("Where is alpha?", {"the north", "north", "the north"}, false),
-                                        qa("Is it impossible?", {}, true)})}},
-                     {{"context", "Beta is a letter."}, {"qas", J::array({qa("What is beta?", {"a letter"}, false)})}},
+                      {"qas",
+                       J::array({qa("Where is alpha?", {"the north", "north", "the north"}, false),
+                                 qa("Is it impossible?", {}, true)})}},
+                     {{"context", "Beta is a letter."},
+                      {"qas", J::array({qa("What is beta?", {"a letter"}, false)})}},
                      {{"context", "Gamma was written by Homer."},
                       {"qas", J::array({qa("Who wrote gamma?", {"Homer"}, false)})}}})}};
   J a2 = {{"title", "B"},
-          {"paragraphs",
-           J::array({{{"context", "Delta was in 1999."}, {"qas", J::array({qa("When was delta?", {"1999"}, false)})}},
-                     {{"context", "Epsilon is small."}, {"qas", J::array({qa("Unanswerable?", {}, true)})}}})}};
+          {"paragraphs", J::array({{{"context", "Delta was in 1999."},
+                                    {"qas", J::array({qa("When was delta?", {"1999"}, false)})}},
+                                   {{"context", "Epsilon is small."},
+                                    {"qas", J::array({qa("Unanswerable?", {}, true)})}}})}};
   return J{{"version", "v2.0"}, {"data", J::array({a1, a2})}};
 }
 
 inline nlohmann::json TinyHotpot() {
   using J = nlohmann::json;
-  auto para = [](const char* title, std::vector<std::string> sents) { return J::array({title, sents}); };
+  auto para = [](const char* title, std::vector<std::string> sents) {
+    return J::array({title, sents});
+  };
   const J a = para("Title A", {"Sentence one.", " Sentence two."});
   return J::array({
-      J{{"_id", "1"}, {"question", "Which title is first?"}, {"answer", "Title A"},
+      J{{"_id", "1"},
+        {"question", "Which title is first?"},
+        {"answer", "Title A"},
         {"context", J::array({a, para("Title B", {"B sentence."})})}},
-      J{{"_id", "2"}, {"question", "Q2?"}, {"answer", "yes"},
+      J{{"_id", "2"},
+        {"question", "Q2?"},
+        {"answer", "yes"},
         {"context", J::array({para("Title C", {"C one."}), para("Title D", {"D one."})})}},
-      J{{"_id", "3"}, {"question", "Q3?"}, {"answer", "no"},
+      J{{"_id", "3"},
+        {"question", "Q3?"},
+        {"answer", "no"},
         {"context", J::array({para("Title E", {"E one."}), a})}},
   });
 }
@@ -77,7 +88,8 @@ inline void BigQaFiles(const EssayHaystack& essays, const std::filesystem::path&
   using J = nlohmann::json;
   std::vector<std::string> paras;
   for (int64_t w = 0; w + 60 <= essays.num_words() && paras.size() < 600; w += 60) {
-    paras.push_back(essays.text().substr(essays.word_begin(w), essays.word_end(w + 59) - essays.word_begin(w)));
+    paras.push_back(
+        essays.text().substr(essays.word_begin(w), essays.word_end(w + 59) - essays.word_begin(w)));
   }
   J data = J::array();
   for (int a = 0; a < 10; ++a) {
@@ -85,10 +97,12 @@ inline void BigQaFiles(const EssayHaystack& essays, const std::filesystem::path&
     for (int p = 0; p < 30; ++p) {
       const std::string& text = paras[a * 30 + p];
       const std::string answer = text.substr(0, text.find(' '));
-      ps.push_back({{"context", text},
-                    {"qas", J::array({{{"question", fmt::format("Which word opens paragraph {}?", a * 30 + p)},
-                                       {"answers", J::array({{{"text", answer}}})},
-                                       {"is_impossible", false}}})}});
+      ps.push_back(
+          {{"context", text},
+           {"qas",
+            J::array({{{"question", fmt::format("Which word opens paragraph {}?", a * 30 + p)},
+                       {"answers", J::array({{{"text", answer}}})},
+                       {"is_impossible", false}}})}});
     }
     data.push_back({{"title", fmt::format("T{}", a)}, {"paragraphs", ps}});
   }
@@ -100,7 +114,8 @@ inline void BigQaFiles(const EssayHaystack& essays, const std::filesystem::path&
       const std::string& text = paras[(q * 8 + p) % paras.size()];
       ctx.push_back(J::array({fmt::format("P{}", (q * 8 + p) % paras.size()), J::array({text})}));
     }
-    qs.push_back({{"question", fmt::format("Question {}?", q)}, {"answer", fmt::format("P{}", q * 8)},
+    qs.push_back({{"question", fmt::format("Question {}?", q)},
+                  {"answer", fmt::format("P{}", q * 8)},
                   {"context", ctx}});
   }
   WriteJson(hotpot, qs);

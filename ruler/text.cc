@@ -13,11 +13,10 @@ namespace starattn::ruler {
 namespace {
 
 constexpr std::array<std::string_view, 48> kAbbreviations = {
-    "mr",   "mrs",  "ms",   "dr",    "prof", "sr",   "jr",   "st",   "vs",    "etc",
-    "inc",  "ltd",  "co",   "corp",  "no",   "vol",  "fig",  "jan",  "feb",   "mar",
-    "apr",  "jun",  "jul",  "aug",   "sep",  "sept", "oct",  "nov",  "dec",   "mt",
-    "gen",  "col",  "lt",   "sgt",   "capt", "rev",  "gov",  "sen",  "rep",   "dept",
-    "univ", "approx", "esp", "cf",   "al",   "ca",   "messrs", "viz"};
+    "mr",  "mrs",  "ms",  "dr",   "prof", "sr",     "jr",  "st",  "vs",  "etc", "inc",    "ltd",
+    "co",  "corp", "no",  "vol",  "fig",  "jan",    "feb", "mar", "apr", "jun", "jul",    "aug",
+    "sep", "sept", "oct", "nov",  "dec",  "mt",     "gen", "col", "lt",  "sgt", "capt",   "rev",
+    "gov", "sen",  "rep", "dept", "univ", "approx", "esp", "cf",  "al",  "ca",  "messrs", "viz"};
 
 bool IsClosing(char c) { return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}'; }
 
@@ -60,8 +59,9 @@ std::string ReplaceAll(std::string_view s, std::string_view from, std::string_vi
   return out;
 }
 
-std::string FormatTemplate(std::string_view tmpl,
-                           const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
+std::string FormatTemplate(
+    std::string_view tmpl,
+    const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
   std::string out;
   size_t pos = 0;
   while (pos < tmpl.size()) {
@@ -70,8 +70,8 @@ std::string FormatTemplate(std::string_view tmpl,
     const size_t close = tmpl.find('}', open);
     if (close == std::string_view::npos) Fail("template has an unclosed '{{': {}", tmpl);
     const std::string_view name = tmpl.substr(open + 1, close - open - 1);
-    auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const auto& f) { return f.first == name; });
+    auto it =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == name; });
     if (it == fields.end()) Fail("template field {{{}}} has no value", name);
     out.append(tmpl.data() + pos, open - pos);
     out.append(it->second);
@@ -100,8 +100,8 @@ std::vector<bool> SentenceEnds(const std::vector<std::string_view>& words) {
       stem.remove_prefix(1);
     }
     const bool ellipsis = w.size() - stem.size() >= 3 || w.ends_with("..");
-    const bool next_lower =
-        i + 1 < words.size() && !words[i + 1].empty() && words[i + 1][0] >= 'a' && words[i + 1][0] <= 'z';
+    const bool next_lower = i + 1 < words.size() && !words[i + 1].empty() &&
+                            words[i + 1][0] >= 'a' && words[i + 1][0] <= 'z';
     if (ellipsis) {
       ends[i] = !next_lower;
       continue;

@@ -19,8 +19,9 @@ std::string CollapseWhitespace(std::string_view s);
 std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);
 // Fills the {name} fields of a template in one pass (values are not re-scanned); an unknown
 // field throws Error.
-std::string FormatTemplate(std::string_view tmpl,
-                           const std::vector<std::pair<std::string_view, std::string_view>>& fields);
+std::string FormatTemplate(
+    std::string_view tmpl,
+    const std::vector<std::pair<std::string_view, std::string_view>>& fields);
 
 // Sentence ends of a text given as words (single-spaced, no empty words), approximating NLTK's
 // English punkt `sent_tokenize`: a word ends a sentence when it ends in . ! or ? (possibly

@@ -1,4 +1,6 @@
 // Text helpers (Python semantics) and the random number generator of the ruler generators.
+#include "ruler/text.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "engine/common/error.h"
 #include "ruler/rng.h"
-#include "ruler/text.h"
 
 namespace starattn::ruler {
 namespace {
@@ -15,7 +16,10 @@ namespace {
 TEST(RulerText, CollapseWhitespaceLikeReSub) {
   EXPECT_EQ(CollapseWhitespace("  a\n\nb\t c  "), "a b c");
   EXPECT_EQ(CollapseWhitespace("x\xc2\xa0y"), "x y");
-  EXPECT_EQ(CollapseWhitespace("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(CollapseWhitespace("a\xff"
+                               "b"),
+            "a\xef\xbf\xbd"
+            "b");
 }
 
 TEST(RulerText, FormatTemplateFillsOnce) {
@@ -25,9 +29,9 @@ TEST(RulerText, FormatTemplateFillsOnce) {
 }
 
 TEST(RulerText, SentenceEnds) {
-  const std::vector<std::string_view> words = {"Mr.", "Smith", "went.", "He", "said",
-                                               "\"yes.\"", "Really?", "e.g.", "this",
-                                               "J.", "Doe", "wait...", "then", "end"};
+  const std::vector<std::string_view> words = {"Mr.",      "Smith",   "went.", "He",   "said",
+                                               "\"yes.\"", "Really?", "e.g.",  "this", "J.",
+                                               "Doe",      "wait...", "then",  "end"};
   const std::vector<bool> ends = SentenceEnds(words);
   const std::vector<bool> want = {false, false, true,  false, false, true,  true,
                                   false, false, false, false, false, false, true};
@@ -60,7 +64,8 @@ TEST(RulerRng, BelowIsUniform) {
 
 TEST(RulerRng, SampleDistinctAndShuffle) {
   Rng rng(3);
-  for (const auto& [n, k] : std::vector<std::pair<int64_t, int64_t>>{{40, 4}, {40, 40}, {1000000, 50}}) {
+  for (const auto& [n, k] :
+       std::vector<std::pair<int64_t, int64_t>>{{40, 4}, {40, 40}, {1000000, 50}}) {
     const std::vector<int64_t> s = rng.SampleDistinct(n, k);
     ASSERT_EQ(static_cast<int64_t>(s.size()), k);
     EXPECT_EQ(static_cast<int64_t>(std::set<int64_t>(s.begin(), s.end()).size()), k);
@@ -82,7 +87,7 @@ TEST(RulerRng, Uuid4Form) {
     EXPECT_EQ(u[13], '-');
     EXPECT_EQ(u[18], '-');
     EXPECT_EQ(u[23], '-');
-    EXPECT_EQ(u[14], '4');                                        // version
+    EXPECT_EQ(u[14], '4');                                                      // version
     EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');  // variant
   }
   EXPECT_EQ(rng.Letters(5, true).size(), 5u);

@@ -36,7 +36,8 @@ Chains MakeChains(int num_chains, int num_hops, int name_len, Rng& rng) {
     const std::string value = std::to_string(rng.Range(10000, 99998));
     if (ch == 0) c.value = value;
     std::vector<std::string> lines = {"VAR " + names[0] + " = " + value};
-    for (int j = 0; j < num_hops; ++j) lines.push_back("VAR " + names[j + 1] + " = VAR " + names[j] + " ");
+    for (int j = 0; j < num_hops; ++j)
+      lines.push_back("VAR " + names[j + 1] + " = VAR " + names[j] + " ");
     c.names.push_back(std::move(names));
     c.lines.push_back(std::move(lines));
   }

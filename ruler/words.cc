@@ -44,10 +44,11 @@ class CweGenerator final : public Generator {
     const bool small = limit_ < 4096;
     const auto [example_context, example_answer] =
         small ? List(20, 3, 1, rng_example) : List(40, 10, 3, rng_example);
-    const auto [context, answer] = small ? List(size, 6, 1, rng_words)
-                                         : List(size, spec_.freq_cw, spec_.freq_ucw, rng_words);
+    const auto [context, answer] =
+        small ? List(size, 6, 1, rng_words) : List(size, spec_.freq_cw, spec_.freq_ucw, rng_words);
     TaskPrompt p;
-    SplitAtContext(kCweTemplate, {{"context", context}}, spec_.split, &p.context_part, &p.query_part);
+    SplitAtContext(kCweTemplate, {{"context", context}}, spec_.split, &p.context_part,
+                   &p.query_part);
     p.answer_prefix = std::string(kCweAnswerPrefix);
     p.outputs = answer;
     // The worked example, then "\n", then the task, all in the user message. The reference glues
@@ -112,7 +113,9 @@ double Zeta(double s) {
 class FweGenerator final : public Generator {
  public:
   FweGenerator(const TaskSpec& spec, int64_t length_limit)
-      : spec_(spec), limit_(length_limit), vocab_size_(std::max<int64_t>(length_limit / 50, 5)),
+      : spec_(spec),
+        limit_(length_limit),
+        vocab_size_(std::max<int64_t>(length_limit / 50, 5)),
         zeta_(Zeta(spec.alpha)) {}
 
   std::string_view SizeUnit() const override { return "coded words"; }
@@ -133,8 +136,8 @@ class FweGenerator final : public Generator {
     // count of rank k = int(num_words * k^-alpha / zeta(alpha))
     std::vector<int32_t> words;
     for (int64_t k = 1; k <= vocab_size_; ++k) {
-      const auto count = static_cast<int64_t>(static_cast<double>(size) *
-                                              std::pow(static_cast<double>(k), -spec_.alpha) / zeta_);
+      const auto count = static_cast<int64_t>(
+          static_cast<double>(size) * std::pow(static_cast<double>(k), -spec_.alpha) / zeta_);
       words.insert(words.end(), static_cast<size_t>(count), static_cast<int32_t>(k - 1));
     }
     rng.Shuffle(words);
@@ -145,7 +148,8 @@ class FweGenerator final : public Generator {
       context += vocab[words[i]];
     }
     TaskPrompt p;
-    SplitAtContext(kFweTemplate, {{"context", context}}, spec_.split, &p.context_part, &p.query_part);
+    SplitAtContext(kFweTemplate, {{"context", context}}, spec_.split, &p.context_part,
+                   &p.query_part);
     p.answer_prefix = std::string(kFweAnswerPrefix);
     p.outputs = {vocab[1], vocab[2], vocab[3]};
     return p;

@@ -48,8 +48,8 @@ std::string OneLine(std::string_view s);
 std::string Printable(std::string_view s, size_t max_chars = 80);
 
 // CHECK-style guard for conditions that depend on input data (never for programming errors).
-#define STARATTN_REQUIRE(cond, ...)      \
-  do {                                   \
+#define STARATTN_REQUIRE(cond, ...)             \
+  do {                                          \
     if (!(cond)) ::starattn::Fail(__VA_ARGS__); \
   } while (0)
 

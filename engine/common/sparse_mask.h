@@ -35,15 +35,15 @@ enum class HeadPatternKind : int32_t {
 
 struct HeadPattern {
   HeadPatternKind kind = HeadPatternKind::kDense;
-  int64_t sink = 0;   // streaming: tokens or blocks
-  int64_t local = 0;  // streaming: tokens or blocks
+  int64_t sink = 0;               // streaming: tokens or blocks
+  int64_t local = 0;              // streaming: tokens or blocks
   const uint8_t* mask = nullptr;  // kBlockSparse: [mask_rows, mask_cols], 1 = visible
   int64_t mask_rows = 0, mask_cols = 0;
   double density = 1.0;  // kBlockEstimated: fraction of causally visible key blocks kept
 };
 
 struct SparseMask {
-  int64_t block = 128;                // tokens per block
+  int64_t block = 128;                 // tokens per block
   const HeadPattern* heads = nullptr;  // [n_heads] (query heads)
 };
 

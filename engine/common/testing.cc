@@ -1,10 +1,10 @@
 #include "engine/common/testing.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 namespace starattn::testing {
 
@@ -12,8 +12,9 @@ bool AllClose(const float* got, const float* ref, size_t n, Tolerance tol,
               const std::string& what) {
   for (size_t i = 0; i < n; ++i) {
     const double g = got[i], r = ref[i];
-    const bool ok = std::isfinite(g) == std::isfinite(r) &&
-                    (!std::isfinite(r) ? g == r : std::abs(g - r) <= tol.atol + tol.rtol * std::abs(r));
+    const bool ok =
+        std::isfinite(g) == std::isfinite(r) &&
+        (!std::isfinite(r) ? g == r : std::abs(g - r) <= tol.atol + tol.rtol * std::abs(r));
     if (!ok) {
       ADD_FAILURE() << what << ": first mismatch at index " << i << " of " << n << ": got " << g
                     << ", want " << r << " (atol " << tol.atol << ", rtol " << tol.rtol << ")";
@@ -32,9 +33,7 @@ bool AllClose(const std::vector<float>& got, const std::vector<float>& ref, Tole
   return AllClose(got.data(), ref.data(), got.size(), tol, what);
 }
 
-float Rng::Uniform(float lo, float hi) {
-  return static_cast<float>(lo + (hi - lo) * Uniform());
-}
+float Rng::Uniform(float lo, float hi) { return static_cast<float>(lo + (hi - lo) * Uniform()); }
 
 std::vector<float> Rng::UniformVector(size_t n, float lo, float hi) {
   std::vector<float> v(n);
@@ -60,7 +59,8 @@ std::string DefaultModelPath() {
   if (const char* env = std::getenv("STARATTN_MODEL"); env != nullptr && *env != 0) {
     return std::filesystem::is_regular_file(env) ? std::string(env) : std::string();
   }
-  const std::string p = std::string(STARATTN_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string p =
+      std::string(STARATTN_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
   return std::filesystem::is_regular_file(p) ? p : std::string();
 }
 

@@ -35,9 +35,9 @@ inline constexpr Tolerance kFp32Model{2e-3, 2e-3};
 // attention state): besides reassociated sums, bf16 rounds the softmax probabilities relative to
 // each attention call's running max, so the paths round differently in every layer. Measured
 // (distributed_test, default model, 2026-12-02): max |dlogit| 0.306 for star phase 2 vs dense
-// (H = 8; it passed {0.25, 0.02}, so at a logit above 2.8 in magnitude), 0.257 for the sparse modes at full budget on the
-// golden prompts (at a logit of -0.10, so atol alone must cover it). atol 0.35 leaves ~15% room
-// above the worst near-zero logit seen; rtol 0.02 covers the large ones.
+// (H = 8; it passed {0.25, 0.02}, so at a logit above 2.8 in magnitude), 0.257 for the sparse modes
+// at full budget on the golden prompts (at a logit of -0.10, so atol alone must cover it). atol
+// 0.35 leaves ~15% room above the worst near-zero logit seen; rtol 0.02 covers the large ones.
 inline constexpr Tolerance kBf16Model{0.35, 0.02};
 // Attention with bf16 operands (q, K, V and the softmax probabilities rounded to 8 significant
 // bits) against an fp64 oracle on the same rounded q, K, V: the probabilities' rounding
@@ -93,19 +93,20 @@ std::string DefaultModelPath();
 // Tests that need the default model or the shared data call these; they fail (never skip) when
 // the data is missing, unless STARATTN_ALLOW_MISSING_MODEL=1 is set, in which case they skip
 // with the reason. CI fetches the model first, so there they always run.
-#define STARATTN_REQUIRE_DEFAULT_MODEL(var)                                                 \
-  std::string var = ::starattn::testing::DefaultModelPath();                                \
-  if (var.empty()) {                                                                        \
-    if (::starattn::testing::AllowMissingModel()) {                                         \
-      GTEST_SKIP() << "default model missing (run tools/fetch_model); "                     \
-                      "STARATTN_ALLOW_MISSING_MODEL=1";                                      \
-    }                                                                                       \
-    FAIL() << "default model missing: run tools/fetch_model (or set STARATTN_MODEL)";       \
+#define STARATTN_REQUIRE_DEFAULT_MODEL(var)                                           \
+  std::string var = ::starattn::testing::DefaultModelPath();                          \
+  if (var.empty()) {                                                                  \
+    if (::starattn::testing::AllowMissingModel()) {                                   \
+      GTEST_SKIP() << "default model missing (run tools/fetch_model); "               \
+                      "STARATTN_ALLOW_MISSING_MODEL=1";                               \
+    }                                                                                 \
+    FAIL() << "default model missing: run tools/fetch_model (or set STARATTN_MODEL)"; \
   }
-#define STARATTN_REQUIRE_SHARED_DATA(var)                                                   \
-  std::string var = ::starattn::testing::SharedDataDir();                                   \
-  if (var.empty()) FAIL() << "shared data missing: expected ../shared/data beside the clone " \
-                             "or STARATTN_SHARED_DATA";
+#define STARATTN_REQUIRE_SHARED_DATA(var)                                      \
+  std::string var = ::starattn::testing::SharedDataDir();                      \
+  if (var.empty())                                                             \
+    FAIL() << "shared data missing: expected ../shared/data beside the clone " \
+              "or STARATTN_SHARED_DATA";
 
 namespace starattn::testing {
 bool AllowMissingModel();

@@ -12,33 +12,33 @@ void MergeStates(const float* outs, const float* lses, int64_t n_states, int64_t
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel if (n_rows * dim * n_states > (1 << 16))
   {
-  std::vector<double> a(dim);  // accumulator of one row, in double: weights are in (0, 1]
+    std::vector<double> a(dim);  // accumulator of one row, in double: weights are in (0, 1]
 #pragma omp for schedule(static)
-  for (int64_t r = 0; r < n_rows; ++r) {
-    float m = kNegInf;
-    for (int64_t s = 0; s < n_states; ++s) {
-      const float l = lses[s * n_rows + r];
-      if (LseIsLive(l) && l > m) m = l;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      float m = kNegInf;
+      for (int64_t s = 0; s < n_states; ++s) {
+        const float l = lses[s * n_rows + r];
+        if (LseIsLive(l) && l > m) m = l;
+      }
+      float* o = out + r * dim;
+      if (m == kNegInf) {  // every state empty
+        for (int64_t d = 0; d < dim; ++d) o[d] = 0.0f;
+        lse[r] = kNegInf;
+        continue;
+      }
+      double wsum = 0.0;
+      for (int64_t d = 0; d < dim; ++d) a[d] = 0.0;
+      for (int64_t s = 0; s < n_states; ++s) {
+        const float l = lses[s * n_rows + r];
+        if (!LseIsLive(l)) continue;
+        const double w = std::exp(static_cast<double>(l) - m);
+        wsum += w;
+        const float* os = outs + (s * n_rows + r) * dim;
+        for (int64_t d = 0; d < dim; ++d) a[d] += w * os[d];
+      }
+      for (int64_t d = 0; d < dim; ++d) o[d] = static_cast<float>(a[d] / wsum);
+      lse[r] = static_cast<float>(m + std::log(wsum));
     }
-    float* o = out + r * dim;
-    if (m == kNegInf) {  // every state empty
-      for (int64_t d = 0; d < dim; ++d) o[d] = 0.0f;
-      lse[r] = kNegInf;
-      continue;
-    }
-    double wsum = 0.0;
-    for (int64_t d = 0; d < dim; ++d) a[d] = 0.0;
-    for (int64_t s = 0; s < n_states; ++s) {
-      const float l = lses[s * n_rows + r];
-      if (!LseIsLive(l)) continue;
-      const double w = std::exp(static_cast<double>(l) - m);
-      wsum += w;
-      const float* os = outs + (s * n_rows + r) * dim;
-      for (int64_t d = 0; d < dim; ++d) a[d] += w * os[d];
-    }
-    for (int64_t d = 0; d < dim; ++d) o[d] = static_cast<float>(a[d] / wsum);
-    lse[r] = static_cast<float>(m + std::log(wsum));
-  }
   }
 }
 

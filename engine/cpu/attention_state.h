@@ -13,7 +13,9 @@
 namespace starattn::cpu {
 
 // True when a state with this lse contributes to a merge.
-inline bool LseIsLive(float lse) { return lse > -__builtin_huge_valf() && lse < __builtin_huge_valf(); }
+inline bool LseIsLive(float lse) {
+  return lse > -__builtin_huge_valf() && lse < __builtin_huge_valf();
+}
 
 // Merges n_states states row by row.
 //   outs: [n_states, n_rows, dim]   lses: [n_states, n_rows]

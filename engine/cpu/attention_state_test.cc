@@ -1,7 +1,6 @@
 // MergeStates: merging the states of any partition of the keys equals attention over all keys,
 // in any order; empty states and all-empty rows give no NaN.
 #include "engine/cpu/attention_state.h"
-#include "engine/cpu/attention.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,7 @@
 #include <numeric>
 
 #include "engine/common/testing.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/ops.h"
 #include "engine/cpu/ops_ref.h"
 
@@ -122,11 +122,14 @@ TEST(MergeStatesTest, EmptyAndInfiniteStates) {
   for (const auto& order : {std::vector<State>{a, b}, std::vector<State>{b, a}}) {
     State m = Merge(order, 5, dim);
     for (float x : m.out) EXPECT_FALSE(std::isnan(x));
-    EXPECT_EQ(std::vector<float>(m.out.begin(), m.out.begin() + 4), (std::vector<float>{1, 2, 3, 4}));
+    EXPECT_EQ(std::vector<float>(m.out.begin(), m.out.begin() + 4),
+              (std::vector<float>{1, 2, 3, 4}));
     EXPECT_FLOAT_EQ(m.lse[0], 0.5f);
-    EXPECT_EQ(std::vector<float>(m.out.begin() + 4, m.out.begin() + 8), std::vector<float>(4, 0.0f));
+    EXPECT_EQ(std::vector<float>(m.out.begin() + 4, m.out.begin() + 8),
+              std::vector<float>(4, 0.0f));
     EXPECT_EQ(m.lse[1], -kInf);
-    EXPECT_EQ(std::vector<float>(m.out.begin() + 8, m.out.begin() + 12), std::vector<float>(4, 1.0f));
+    EXPECT_EQ(std::vector<float>(m.out.begin() + 8, m.out.begin() + 12),
+              std::vector<float>(4, 1.0f));
     EXPECT_FLOAT_EQ(m.lse[2], 2.0f);
     EXPECT_FLOAT_EQ(m.out[12], 1.0f);
     EXPECT_FLOAT_EQ(m.out[13], 0.0f);

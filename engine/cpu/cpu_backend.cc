@@ -230,8 +230,8 @@ class CpuBackend : public Backend {
   }
   void TopkKvAttention(const void* q, const void* k, const void* v, const AttnShape& s,
                        const AttnMask& mask, int64_t sink, int64_t block, int64_t n_context_blocks,
-                       const float* kmin, const float* kmax, int64_t top_k, float scale,
-                       void* out, float* lse, int64_t* bytes_read) override {
+                       const float* kmin, const float* kmax, int64_t top_k, float scale, void* out,
+                       float* lse, int64_t* bytes_read) override {
     TopkKvTraffic traffic;
     cpu::TopkKvAttention(static_cast<const float*>(q), k, v, KvTypeOf(kv_), s, mask,
                          {sink, block, n_context_blocks}, kmin, kmax, top_k, scale,

@@ -12,7 +12,6 @@
 #include <numbers>
 #include <vector>
 
-
 namespace starattn::cpu {
 namespace {
 
@@ -29,15 +28,15 @@ constexpr int64_t kRowChunk = 256;
 
 void MatMul(const float* x, int64_t n, int64_t in, const float* w, int64_t out, const float* bias,
             float* y) {
-  ConstMapR W(w, out, in);   // [out, in]
-  ConstMapR X(x, n, in);     // [n, in]
-  MapR Y(y, n, out);         // [n, out]
+  ConstMapR W(w, out, in);  // [out, in]
+  ConstMapR X(x, n, in);    // [n, in]
+  MapR Y(y, n, out);        // [n, out]
   if (n >= kSmallBatch) {
     // One contiguous slice of the weight rows per thread, each a single-threaded Eigen GEMM
     // (Eigen stays single-threaded inside a parallel region). The model's GEMMs go through
     // oneDNN (cpu/gemm.h); this is the in-tree reference the benchmarks compare it with.
     const int64_t parts = std::min<int64_t>(omp_get_max_threads(), (out + 15) / 16);
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(parts))
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(parts))
     for (int64_t p = 0; p < parts; ++p) {
       const int64_t r0 = out * p / parts, r1 = out * (p + 1) / parts;
       Y.middleCols(r0, r1 - r0).noalias() = X * W.middleRows(r0, r1 - r0).transpose();

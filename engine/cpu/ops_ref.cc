@@ -24,8 +24,8 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
       double acc = bias != nullptr ? bias[r] : 0.0;
       for (int64_t i = 0; i < w.cols; ++i) {
         const int64_t b = r * runs + i / QMatrix::kRun;
-        const double wi = static_cast<double>(w.Scale(b)) * w.Q(r, i) +
-                          static_cast<double>(w.Offset(b));
+        const double wi =
+            static_cast<double>(w.Scale(b)) * w.Q(r, i) + static_cast<double>(w.Offset(b));
         acc += static_cast<double>(x[t * w.cols + i]) * wi;
       }
       y[t * w.rows + r] = static_cast<float>(acc);

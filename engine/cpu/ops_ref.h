@@ -18,8 +18,7 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
 void RmsNorm(const float* x, const float* w, int64_t n, int64_t d, float eps, float* y);
 // Rotation from the definition (angle = pos * theta^(-2i/d) / factor_i), no shared tables.
 void Rope(float* x, int64_t n, int64_t n_heads, int64_t head_dim, const int32_t* positions,
-          int64_t rot_dims, float theta, const std::vector<float>& freq_factors,
-          RopeLayout layout);
+          int64_t rot_dims, float theta, const std::vector<float>& freq_factors, RopeLayout layout);
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
 // Materialises every score, softmax in double.
 void Attention(const float* q, const float* k, const float* v, const AttentionShape& shape,

@@ -2,7 +2,6 @@
 #include "engine/cpu/ops.h"
 
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -29,9 +28,9 @@ TEST_P(MatMulTest, MatchesOracle) {
   const uint64_t seed = 1000 + n * 7 + in * 13 + out;
   SCOPED_TRACE(SeedTrace(seed));
   Rng rng(seed);
-  auto x = rng.UniformVector(n * in, -1, 1);     // [n, in]
-  auto w = rng.UniformVector(out * in, -1, 1);   // [out, in]
-  auto b = rng.UniformVector(out, -1, 1);        // [out]
+  auto x = rng.UniformVector(n * in, -1, 1);    // [n, in]
+  auto w = rng.UniformVector(out * in, -1, 1);  // [out, in]
+  auto b = rng.UniformVector(out, -1, 1);       // [out]
   std::vector<float> got(n * out), want(n * out);
   MatMul(x.data(), n, in, w.data(), out, with_bias ? b.data() : nullptr, got.data());
   ref::MatMul(x.data(), n, in, w.data(), out, with_bias ? b.data() : nullptr, want.data());
@@ -39,13 +38,11 @@ TEST_P(MatMulTest, MatchesOracle) {
   AllClose(got, want, kFp32Reduction, "MatMul");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, MatMulTest,
-                         ::testing::Values(std::make_tuple(1, 576, 192, false),
-                                           std::make_tuple(3, 64, 1000, true),
-                                           std::make_tuple(15, 576, 1536, false),
-                                           std::make_tuple(16, 1536, 576, false),
-                                           std::make_tuple(67, 576, 576, true),
-                                           std::make_tuple(130, 100, 7, false)));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, MatMulTest,
+    ::testing::Values(std::make_tuple(1, 576, 192, false), std::make_tuple(3, 64, 1000, true),
+                      std::make_tuple(15, 576, 1536, false), std::make_tuple(16, 1536, 576, false),
+                      std::make_tuple(67, 576, 576, true), std::make_tuple(130, 100, 7, false)));
 
 TEST(RmsNormTest, MatchesOracle) {
   for (int64_t d : {1, 64, 576, 4096}) {
@@ -79,8 +76,7 @@ TEST(RopeTest, MatchesOracleBothLayoutsAndScaling) {
         std::vector<float> factors;
         if (scaled) factors = Llama3FreqFactors(rot, 500000.f, 8.f, 1.f, 4.f, 8192);
         auto want = x;
-        Rope(x.data(), n, heads, head_dim, pos.data(), RopeInvFreq(rot, 500000.f, factors),
-             layout);
+        Rope(x.data(), n, heads, head_dim, pos.data(), RopeInvFreq(rot, 500000.f, factors), layout);
         ref::Rope(want.data(), n, heads, head_dim, pos.data(), rot, 500000.f, factors, layout);
         // Positions up to 131072: the fast path rounds each inverse frequency to fp32
         // (relative error <= 6e-8), which shifts the angle by up to 131072 * 6e-8 ~ 8e-3 rad;

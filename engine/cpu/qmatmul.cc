@@ -135,8 +135,8 @@ void QMatMul(const float* x, int64_t n, const QMatrix& w, const float* bias, flo
     QMatMulRows<uint16_t>(x, n, w, w.scale_h.data(), has_offset ? w.offset_h.data() : nullptr,
                           xsum.data(), bias, y);
   } else {
-    QMatMulRows<float>(x, n, w, w.scale.data(), has_offset ? w.offset.data() : nullptr,
-                       xsum.data(), bias, y);
+    QMatMulRows<float>(x, n, w, w.scale.data(), has_offset ? w.offset.data() : nullptr, xsum.data(),
+                       bias, y);
   }
 }
 

@@ -52,15 +52,15 @@ TEST_P(QMatMulTest, MatchesOracle) {
 }
 
 // Odd and even run counts (1, 3, 18, 48 runs), one row and many, batches 1..7.
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, QMatMulTest,
-    ::testing::Values(std::make_tuple(1, 32, 1, true, false), std::make_tuple(1, 96, 5, false, true),
-                      std::make_tuple(1, 576, 192, true, false),
-                      std::make_tuple(1, 576, 1536, false, false),
-                      std::make_tuple(1, 1536, 576, true, true),
-                      std::make_tuple(2, 576, 577, true, false),
-                      std::make_tuple(4, 1536, 64, false, true),
-                      std::make_tuple(7, 96, 33, true, true)));
+INSTANTIATE_TEST_SUITE_P(Shapes, QMatMulTest,
+                         ::testing::Values(std::make_tuple(1, 32, 1, true, false),
+                                           std::make_tuple(1, 96, 5, false, true),
+                                           std::make_tuple(1, 576, 192, true, false),
+                                           std::make_tuple(1, 576, 1536, false, false),
+                                           std::make_tuple(1, 1536, 576, true, true),
+                                           std::make_tuple(2, 576, 577, true, false),
+                                           std::make_tuple(4, 1536, 64, false, true),
+                                           std::make_tuple(7, 96, 33, true, true)));
 
 // 4-bit quants: the packed form gives bit-identical results to the int8 form (same products in
 // the same order) and matches the oracle; every element reads back unchanged.

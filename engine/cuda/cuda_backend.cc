@@ -267,8 +267,8 @@ class CudaBackend : public Backend {
     Fail("--device cuda has no sparse or streaming attention kernels (use --device cpu)");
   }
   void TopkKvAttention(const void*, const void*, const void*, const AttnShape&, const AttnMask&,
-                       int64_t, int64_t, int64_t, const float*, const float*, int64_t, float,
-                       void*, float*, int64_t*) override {
+                       int64_t, int64_t, int64_t, const float*, const float*, int64_t, float, void*,
+                       float*, int64_t*) override {
     Fail("--device cuda has no top-k KV attention kernel (use --device cpu)");
   }
   void KeyMinMax(const void*, int64_t, float*, float*) override {

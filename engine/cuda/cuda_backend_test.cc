@@ -112,9 +112,8 @@ std::unique_ptr<Model> RandomModel(const ModelConfig& c, uint64_t seed, const st
   };
   const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
   Weights w;
-  w.tok_embd =
-      WeightMatrix::FromF32(rng.UniformVector(c.vocab_size * c.d_model, -1, 1), c.vocab_size,
-                            c.d_model);
+  w.tok_embd = WeightMatrix::FromF32(rng.UniformVector(c.vocab_size * c.d_model, -1, 1),
+                                     c.vocab_size, c.d_model);
   w.out_norm = rng.UniformVector(c.d_model, 0.8f, 1.2f);
   if (!c.tied_embeddings) w.output = mat(c.vocab_size, c.d_model);
   for (int64_t l = 0; l < c.n_layers; ++l) {

@@ -1,9 +1,9 @@
 #include "engine/cuda/device_communicator.h"
 
+#include <vector>
+
 #include "engine/common/error.h"
 #include "engine/cuda/check.cuh"
-
-#include <vector>
 
 namespace starattn::cuda {
 

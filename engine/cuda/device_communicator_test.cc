@@ -40,8 +40,7 @@ void OnHosts(Kind kind, int H, F body) {
         STARATTN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
         {
           StagedDeviceCommunicator staged(host_group.Endpoint(h));
-          DeviceCommunicator& comm =
-              kind == Kind::kStaged ? staged : device_group.Endpoint(h);
+          DeviceCommunicator& comm = kind == Kind::kStaged ? staged : device_group.Endpoint(h);
           body(h, comm, stream);
         }
         STARATTN_CUDA_CHECK(cudaStreamSynchronize(stream));

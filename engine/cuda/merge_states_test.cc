@@ -38,9 +38,9 @@ TEST(CudaMergeStatesTest, MatchesCpuMergeIncludingEmptyRows) {
   auto lses = rng.UniformVector(n_states * n_rows, -40, 40);
   const float inf = std::numeric_limits<float>::infinity();
   for (int64_t s = 0; s < n_states; ++s) {
-    lses[s * n_rows + 0] = -inf;                  // row 0: all empty
-    if (s % 2) lses[s * n_rows + 1] = -inf;       // row 1: some empty
-    if (s == 2) lses[s * n_rows + 2] = inf;       // row 2: a flash-attn +inf marker
+    lses[s * n_rows + 0] = -inf;             // row 0: all empty
+    if (s % 2) lses[s * n_rows + 1] = -inf;  // row 1: some empty
+    if (s == 2) lses[s * n_rows + 2] = inf;  // row 2: a flash-attn +inf marker
   }
   std::vector<float> want(n_rows * dim), want_lse(n_rows);
   cpu::MergeStates(outs.data(), lses.data(), n_states, n_rows, dim, want.data(), want_lse.data());

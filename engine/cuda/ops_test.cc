@@ -12,7 +12,6 @@
 
 #include "engine/common/testing.h"
 #include "engine/cpu/ops_ref.h"
-#include "engine/model/rope.h"
 #include "engine/cuda/add.cuh"
 #include "engine/cuda/argmax.cuh"
 #include "engine/cuda/attention_testing.h"
@@ -23,6 +22,7 @@
 #include "engine/cuda/rmsnorm.cuh"
 #include "engine/cuda/rope.cuh"
 #include "engine/cuda/swiglu.cuh"
+#include "engine/model/rope.h"
 
 namespace starattn::cuda {
 namespace {

@@ -104,8 +104,8 @@ class InProcessEndpoint : public Communicator {
     auto& box = s_->mail[{src, rank_}];
     s_->cv.wait(lock, [&] { return !box.empty(); });
     if (box.front().size() != recv_bytes) {
-      Fail("in-process SendRecv: rank {} expected {} bytes from rank {}, got {}", rank_,
-           recv_bytes, src, box.front().size());
+      Fail("in-process SendRecv: rank {} expected {} bytes from rank {}, got {}", rank_, recv_bytes,
+           src, box.front().size());
     }
     std::memcpy(recv, box.front().data(), recv_bytes);
     box.pop_front();

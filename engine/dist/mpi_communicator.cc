@@ -8,16 +8,16 @@
 #include <mpi.h>
 
 // Every MPI call goes through this: the failing expression, file and line in a one-line error.
-#define STARATTN_MPI_CHECK(expr)                                                           \
-  do {                                                                                     \
-    const int starattn_rc_ = (expr);                                                       \
-    if (starattn_rc_ != MPI_SUCCESS) {                                                     \
-      char starattn_msg_[MPI_MAX_ERROR_STRING];                                            \
-      int starattn_len_ = 0;                                                               \
-      MPI_Error_string(starattn_rc_, starattn_msg_, &starattn_len_);                       \
+#define STARATTN_MPI_CHECK(expr)                                                                   \
+  do {                                                                                             \
+    const int starattn_rc_ = (expr);                                                               \
+    if (starattn_rc_ != MPI_SUCCESS) {                                                             \
+      char starattn_msg_[MPI_MAX_ERROR_STRING];                                                    \
+      int starattn_len_ = 0;                                                                       \
+      MPI_Error_string(starattn_rc_, starattn_msg_, &starattn_len_);                               \
       ::starattn::Fail("MPI error '{}' in {} at {}:{}", std::string(starattn_msg_, starattn_len_), \
-                       #expr, __FILE__, __LINE__);                                         \
-    }                                                                                      \
+                       #expr, __FILE__, __LINE__);                                                 \
+    }                                                                                              \
   } while (0)
 #endif
 
@@ -57,7 +57,8 @@ class MpiCommunicator : public Communicator {
   void Broadcast(void* buf, size_t bytes, int root) override {
     for (size_t off = 0; off < bytes; off += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, bytes - off));
-      STARATTN_MPI_CHECK(MPI_Bcast(static_cast<char*>(buf) + off, n, MPI_BYTE, root, MPI_COMM_WORLD));
+      STARATTN_MPI_CHECK(
+          MPI_Bcast(static_cast<char*>(buf) + off, n, MPI_BYTE, root, MPI_COMM_WORLD));
     }
   }
   void SendRecv(const void* send, size_t send_bytes, int dest, void* recv, size_t recv_bytes,
@@ -66,8 +67,8 @@ class MpiCommunicator : public Communicator {
       Fail("MPI send/recv of {} bytes exceeds {}", std::max(send_bytes, recv_bytes), kMaxChunk);
     }
     STARATTN_MPI_CHECK(MPI_Sendrecv(send, static_cast<int>(send_bytes), MPI_BYTE, dest, 0, recv,
-                                    static_cast<int>(recv_bytes), MPI_BYTE, src, 0,
-                                    MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+                                    static_cast<int>(recv_bytes), MPI_BYTE, src, 0, MPI_COMM_WORLD,
+                                    MPI_STATUS_IGNORE));
   }
   void Barrier() override { STARATTN_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
 

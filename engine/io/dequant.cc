@@ -240,8 +240,6 @@ void DequantBlocks(const Blocks32Format& f, size_t block_bytes, const uint8_t* x
   }
 }
 
-
-
 // block_q6_K {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; fp16 d}: sixteen sub-blocks of 16;
 // y = d * scale * (q6 - 32). Each half (128 elements) uses 64 ql bytes, 32 qh bytes, 8 scales.
 void DequantQ6_K(const uint8_t* x, int64_t nb, float* y) {
@@ -374,7 +372,8 @@ bool HasBlocks32Form(GgmlType type) { return FindBlocks32(type) != nullptr; }
 void DecomposeBlocks32(GgmlType type, const void* src, int64_t n, int8_t* q, float* scale,
                        float* offset) {
   const Blocks32Format* f = FindBlocks32(type);
-  if (f == nullptr) Fail("GGML type {} has no exact int8 form", TypeName(static_cast<uint32_t>(type)));
+  if (f == nullptr)
+    Fail("GGML type {} has no exact int8 form", TypeName(static_cast<uint32_t>(type)));
   const TypeTraits& t = RequireType(type);
   if (n < 0 || n % t.block_size != 0) {
     Fail("cannot decompose {} elements of type {}: not a multiple of the block size {}", n, t.name,

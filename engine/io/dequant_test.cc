@@ -89,12 +89,12 @@ TEST_P(DequantFixtureTest, Blocks32FormMatchesGgufPy) {
     lo = std::min<int>(lo, q[i]);
     hi = std::max<int>(hi, q[i]);
   }
-  const std::pair<int, int> range =
-      type == GgmlType::kQ4_0   ? std::pair{-8, 7}
-      : type == GgmlType::kQ5_0 ? std::pair{-16, 15}
-      : type == GgmlType::kQ8_0 ? std::pair{-128, 127}
-      : type == GgmlType::kQ5_1 || type == GgmlType::kQ5_K ? std::pair{0, 31}
-                                                           : std::pair{0, 15};
+  const std::pair<int, int> range = type == GgmlType::kQ4_0   ? std::pair{-8, 7}
+                                    : type == GgmlType::kQ5_0 ? std::pair{-16, 15}
+                                    : type == GgmlType::kQ8_0 ? std::pair{-128, 127}
+                                    : type == GgmlType::kQ5_1 || type == GgmlType::kQ5_K
+                                        ? std::pair{0, 31}
+                                        : std::pair{0, 15};
   EXPECT_GE(lo, range.first) << name;
   EXPECT_LE(hi, range.second) << name;
   if (type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0) {

@@ -79,7 +79,6 @@ size_t MinEncodedSize(uint32_t t) {
   return FixedSize(t);
 }
 
-
 // Bounds-checked cursor over the mapped bytes.
 class Reader {
  public:

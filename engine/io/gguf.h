@@ -29,8 +29,8 @@ struct GgufTensorInfo {
   // GGML order: dims[0] is the fastest-varying (row length). A weight [out, in] in row-major
   // has dims = {in, out}.
   std::vector<int64_t> dims;
-  uint32_t type_id = 0;  // GgmlType value; may be unsupported (checked on read)
-  uint64_t offset = 0;   // relative to the data section
+  uint32_t type_id = 0;           // GgmlType value; may be unsupported (checked on read)
+  uint64_t offset = 0;            // relative to the data section
   const uint8_t* data = nullptr;  // validated pointer into the map
   size_t nbytes = 0;
   int64_t n_elements() const;
@@ -52,7 +52,7 @@ class GgufFile {
 
   // Typed accessors: the Get* forms return nullopt when the key is absent and throw Error when
   // it has the wrong type; the Require* forms also throw when absent.
-  std::optional<int64_t> GetInt(const std::string& key) const;  // any integer type
+  std::optional<int64_t> GetInt(const std::string& key) const;   // any integer type
   std::optional<double> GetFloat(const std::string& key) const;  // float or integer
   std::optional<bool> GetBool(const std::string& key) const;
   std::optional<std::string> GetString(const std::string& key) const;

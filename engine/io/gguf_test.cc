@@ -146,8 +146,7 @@ TEST_F(GgufTest, GettersReportAbsentAndWrongType) {
   EXPECT_THROW(f.GetIntArray("test.arr.f32"), Error);
   EXPECT_THROW(f.GetFloatArray("test.arr.str"), Error);
   EXPECT_THROW(f.GetIntArray("test.u8"), Error);
-  EXPECT_THAT([&] { f.GetString("test.u8"); },
-              ThrowsOneLineErrorAt(MetaPath() + ": ", "test.u8"));
+  EXPECT_THAT([&] { f.GetString("test.u8"); }, ThrowsOneLineErrorAt(MetaPath() + ": ", "test.u8"));
 }
 
 TEST_F(GgufTest, ReadsTensors) {

@@ -41,7 +41,6 @@ size_t DtypeSize(std::string_view dtype) {
   return 0;
 }
 
-
 // A non-negative JSON integer, or an Error naming `what`.
 uint64_t ToU64(const json& j, const std::string& path, const std::string& what) {
   if (j.is_number_unsigned()) return j.get<uint64_t>();
@@ -96,8 +95,8 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
       }
       const std::string shard = file.get<std::string>();
       if (shard.empty() || fs::path(shard).is_absolute() || shard.find("..") != std::string::npos) {
-        Fail("{}: weight_map entry '{}' names an invalid shard '{}'", index_path, Printable(name, 120),
-             Printable(shard, 120));
+        Fail("{}: weight_map entry '{}' names an invalid shard '{}'", index_path,
+             Printable(name, 120), Printable(shard, 120));
       }
       weight_map.emplace(name, shard);
       shards.insert(shard);
@@ -107,7 +106,8 @@ SafetensorsCheckpoint SafetensorsCheckpoint::OpenDir(const std::string& dir) {
     for (const std::string& shard : shards) {
       const fs::path p = fs::path(dir) / shard;
       if (!fs::is_regular_file(p, ec)) {
-        Fail("{}: shard '{}' listed in weight_map does not exist", index_path, Printable(shard, 120));
+        Fail("{}: shard '{}' listed in weight_map does not exist", index_path,
+             Printable(shard, 120));
       }
       c.AddFile(MappedFile::Open(p.string()));
     }
@@ -169,7 +169,8 @@ void SafetensorsCheckpoint::AddFile(MappedFile mapped) {
     t.file = path;
     t.dtype = entry["dtype"].get<std::string>();
     const size_t elem = DtypeSize(t.dtype);
-    if (elem == 0) Fail("{}: tensor '{}' has unknown dtype '{}'", path, pname, Printable(t.dtype, 120));
+    if (elem == 0)
+      Fail("{}: tensor '{}' has unknown dtype '{}'", path, pname, Printable(t.dtype, 120));
     uint64_t n = 1;
     for (const json& d : entry["shape"]) {
       const uint64_t dim = ToU64(d, path, fmt::format("tensor '{}' shape entry", pname));

@@ -14,11 +14,11 @@ namespace starattn {
 
 struct SafeTensor {
   std::string name;
-  std::string dtype;            // "F32", "F16", "BF16" (others are listed but cannot be read)
-  std::vector<int64_t> shape;   // row-major, outermost first (PyTorch order)
+  std::string dtype;           // "F32", "F16", "BF16" (others are listed but cannot be read)
+  std::vector<int64_t> shape;  // row-major, outermost first (PyTorch order)
   const uint8_t* data = nullptr;
   size_t nbytes = 0;
-  std::string file;             // the shard it lives in
+  std::string file;  // the shard it lives in
   int64_t n_elements() const;
 };
 

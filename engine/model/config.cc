@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
@@ -55,8 +54,7 @@ std::string ModelConfig::Summary() const {
       "arch={} layers={} d_model={} heads={} kv_heads={} head_dim={} d_ff={} vocab={} ctx={} "
       "rope_theta={} rope_layout={} rope_scaled={} tied={}",
       ArchName(arch), n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, vocab_size,
-      max_positions, rope_theta,
-      rope_layout == RopeLayout::kAdjacentPairs ? "pairs" : "halves",
+      max_positions, rope_theta, rope_layout == RopeLayout::kAdjacentPairs ? "pairs" : "halves",
       !rope_freq_factors.empty() || rope_linear_scale != 1.0f, tied_embeddings);
 }
 
@@ -83,8 +81,8 @@ ModelConfig ConfigFromGguf(const GgufFile& g) {
   c.max_positions = g.RequireInt(p + "context_length");
   c.rms_eps = static_cast<float>(g.RequireFloat(p + "attention.layer_norm_rms_epsilon"));
   c.rope_theta = static_cast<float>(g.GetFloat(p + "rope.freq_base").value_or(10000.0));
-  c.head_dim = c.n_heads > 0 ? g.GetInt(p + "attention.key_length").value_or(c.d_model / c.n_heads)
-                             : 0;
+  c.head_dim =
+      c.n_heads > 0 ? g.GetInt(p + "attention.key_length").value_or(c.d_model / c.n_heads) : 0;
   c.rope_dims = g.GetInt(p + "rope.dimension_count").value_or(c.head_dim);
   if (auto type = g.GetString(p + "rope.scaling.type")) {
     if (*type == "linear") {
@@ -126,7 +124,8 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   };
   auto get_bool = [&](const char* key, bool dflt) -> bool {
     if (!has(j, key)) return dflt;
-    if (!j[key].is_boolean()) Fail("{} must be true or false, got {}", field(key), JsonSnippet(j[key]));
+    if (!j[key].is_boolean())
+      Fail("{} must be true or false, got {}", field(key), JsonSnippet(j[key]));
     return j[key].get<bool>();
   };
   ModelConfig c;
@@ -149,9 +148,7 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
   c.max_positions = get_int("max_position_embeddings");
   c.rms_eps = static_cast<float>(get_float(j, "rms_norm_eps", 1e-6));
   c.rope_theta = static_cast<float>(get_float(j, "rope_theta", 10000.0));
-  c.head_dim = has(j, "head_dim") ? get_int("head_dim")
-               : c.n_heads > 0    ? c.d_model / c.n_heads
-                                  : 0;
+  c.head_dim = has(j, "head_dim") ? get_int("head_dim") : c.n_heads > 0 ? c.d_model / c.n_heads : 0;
   c.rope_dims = c.head_dim;
   c.tied_embeddings = get_bool("tie_word_embeddings", false);
   if (has(j, "sliding_window")) {
@@ -183,8 +180,8 @@ ModelConfig ConfigFromHfJson(const std::string& path) {
         Fail("{}: rope_scaling high_freq_factor ({}) must exceed low_freq_factor ({})", path, high,
              low);
       }
-      c.rope_freq_factors = Llama3FreqFactors(c.rope_dims, c.rope_theta, scale("factor", 8.0), low,
-                                              high, original);
+      c.rope_freq_factors =
+          Llama3FreqFactors(c.rope_dims, c.rope_theta, scale("factor", 8.0), low, high, original);
     } else if (type == "linear") {
       c.rope_linear_scale = static_cast<float>(
           has(rs, "factor") ? JsonDouble(rs["factor"], field("factor"), 1e-6, 1e6) : 1.0);

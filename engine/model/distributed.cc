@@ -196,7 +196,10 @@ class RingAttention : public LayerAttention {
 class SparseCacheAttention : public LayerAttention {
  public:
   SparseCacheAttention(Backend& be, KvCache& cache, const SparseSpec& spec)
-      : be_(be), cache_(cache), spec_(spec), scale_(AttentionScale(be.config())),
+      : be_(be),
+        cache_(cache),
+        spec_(spec),
+        scale_(AttentionScale(be.config())),
         patterns_(be.config().n_heads) {}
   void Attend(int64_t layer, int64_t n, const void* q, const void* k, const void* v,
               void* out) override {
@@ -225,8 +228,12 @@ class SparseCacheAttention : public LayerAttention {
 class TopkDecodeAttention : public LayerAttention {
  public:
   TopkDecodeAttention(Backend& be, KvCache& cache, const DistConfig& cfg)
-      : be_(be), cache_(cache), cfg_(cfg), scale_(AttentionScale(be.config())),
-        summaries_(be.config().n_layers), made_(be.config().n_layers, 0) {
+      : be_(be),
+        cache_(cache),
+        cfg_(cfg),
+        scale_(AttentionScale(be.config())),
+        summaries_(be.config().n_layers),
+        made_(be.config().n_layers, 0) {
     const ModelConfig& c = be.config();
     max_blocks_ = std::max<int64_t>(cfg.TopkContextBlocks(cache.capacity()), 1);
     for (auto& s : summaries_) {
@@ -481,9 +488,10 @@ void ValidateDistConfig(const DistConfig& cfg, int64_t L, int64_t query_len, int
       // The context blocks once the prompt is in the cache; decoding only adds to them.
       const int64_t blocks = cfg.TopkContextBlocks(L + query_len);
       if (cfg.topk > blocks) {
-        Fail("--topk {} exceeds the {} context blocks of {} tokens ({} + {} prompt tokens, sink "
-             "{}, recency {})",
-             cfg.topk, blocks, cfg.topk_block, L, query_len, cfg.topk_sink, cfg.topk_recency);
+        Fail(
+            "--topk {} exceeds the {} context blocks of {} tokens ({} + {} prompt tokens, sink "
+            "{}, recency {})",
+            cfg.topk, blocks, cfg.topk_block, L, query_len, cfg.topk_sink, cfg.topk_recency);
       }
       break;
     }
@@ -572,8 +580,7 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
 
   // Phase 1: the context.
   const auto t0 = Clock::now();
-  const int64_t transient =
-      Phase1Into(t, &data, cfg, context, share, cache, &stats.prefill_scores);
+  const int64_t transient = Phase1Into(t, &data, cfg, context, share, cache, &stats.prefill_scores);
   be.Synchronize();
   stats.phase1_seconds = Since(t0);
 
@@ -616,8 +623,8 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
 
   // What dense attention computes and reads for the same sample: causal scores over the prompt,
   // and every cached row's K/V at each decode step (the step's own token included).
-  const int64_t T = L + Q, steps = std::max<int64_t>(0, static_cast<int64_t>(
-                                                             result.generation.tokens.size()) - 1);
+  const int64_t T = L + Q, steps = std::max<int64_t>(
+                               0, static_cast<int64_t>(result.generation.tokens.size()) - 1);
   result.dense_prefill_scores = c.n_layers * c.n_heads * CausalPairs(0, T);
   const int64_t row_bytes = c.n_kv_heads * c.head_dim * DTypeBytes(be.kv_dtype());
   result.dense_decode_kv_bytes =

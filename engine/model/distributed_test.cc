@@ -6,8 +6,8 @@
 
 #include <array>
 #include <cmath>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <thread>
 
 #include "engine/common/error.h"
@@ -19,9 +19,9 @@
 namespace starattn {
 namespace {
 
+using testing::FixturePath;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-using testing::FixturePath;
 
 const Model& DefaultModel() {
   static std::unique_ptr<Model> model = [] {
@@ -68,7 +68,8 @@ std::vector<int32_t> RandomIds(const Model& m, int64_t n, uint64_t seed) {
   testing::Rng rng(seed);
   std::vector<int32_t> ids(n);
   // Ordinary tokens (skip the first few hundred specials/bytes of the vocabulary).
-  for (auto& id : ids) id = 300 + static_cast<int32_t>(rng.NextU64() % (m.config().vocab_size - 300));
+  for (auto& id : ids)
+    id = 300 + static_cast<int32_t>(rng.NextU64() % (m.config().vocab_size - 300));
   return ids;
 }
 
@@ -147,17 +148,19 @@ Sample NeedleSample(const Model& m, int64_t approx_tokens, uint64_t seed) {
     hay += noise;
   }
   const std::string head = RenderChat(ChatTemplate::kChatml,
-                                      {{"user", "Some special magic numbers are hidden within the "
-                                                "following text. Make sure to memorize it.\n" +
-                                                    hay + "\nWhat is the special magic number "
-                                                          "for frosty-ocean mentioned in the text?"}},
+                                      {{"user",
+                                        "Some special magic numbers are hidden within the "
+                                        "following text. Make sure to memorize it.\n" +
+                                            hay +
+                                            "\nWhat is the special magic number "
+                                            "for frosty-ocean mentioned in the text?"}},
                                       true, m.default_system_prompt());
   const size_t split = head.find("\nWhat is the special");
   Sample s;
   const Tokenizer& tok = m.tokenizer();
   s.context = tok.Encode(head.substr(0, split), tok.add_bos_default(), true);
-  s.query = tok.Encode(head.substr(split) + " The special magic number for frosty-ocean is", false,
-                       true);
+  s.query =
+      tok.Encode(head.substr(split) + " The special magic number for frosty-ocean is", false, true);
   return s;
 }
 
@@ -274,9 +277,10 @@ TEST_P(ExactAtPrecisionTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
     ++prompts;
     tokens += n;
   }
-  std::printf("%s: 7 full-budget sparse configurations on %lld golden prompts (%lld tokens): max "
-              "|dlogit| vs dense %.5f, greedy tokens identical\n",
-              prec.name, static_cast<long long>(prompts), static_cast<long long>(tokens), worst);
+  std::printf(
+      "%s: 7 full-budget sparse configurations on %lld golden prompts (%lld tokens): max "
+      "|dlogit| vs dense %.5f, greedy tokens identical\n",
+      prec.name, static_cast<long long>(prompts), static_cast<long long>(tokens), worst);
   EXPECT_EQ(prompts, 20);
 }
 
@@ -296,15 +300,15 @@ TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
   EXPECT_EQ(r.hosts[0].context_tokens, 2 * star.block_size);
   EXPECT_EQ(r.hosts[1].context_tokens, star.block_size);
   EXPECT_EQ(r.hosts[2].context_tokens, L - 3 * star.block_size);
-  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads *
-                            m.config().head_dim * static_cast<int64_t>(sizeof(float));
+  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads * m.config().head_dim *
+                            static_cast<int64_t>(sizeof(float));
   EXPECT_EQ(r.hosts[0].kv_bytes, r.hosts[0].context_tokens * row_bytes);
   EXPECT_EQ(r.hosts[1].kv_bytes, r.hosts[1].context_tokens * row_bytes);
   // The query host also holds the query and the generated tokens (the last one is not run).
   const int64_t gen = static_cast<int64_t>(r.generation.tokens.size());
-  EXPECT_EQ(r.hosts[2].kv_bytes,
-            (r.hosts[2].context_tokens + static_cast<int64_t>(s.query.size()) +
-             std::max<int64_t>(gen - 1, 0)) * row_bytes);
+  EXPECT_EQ(r.hosts[2].kv_bytes, (r.hosts[2].context_tokens + static_cast<int64_t>(s.query.size()) +
+                                  std::max<int64_t>(gen - 1, 0)) *
+                                     row_bytes);
 }
 
 // Each host's phase 1 run alone (bench --isolated-hosts) holds the same rows as in a full run,
@@ -317,8 +321,8 @@ TEST(StarTest, Phase1AloneHoldsEachHostsBlocks) {
   star.mode = AttnMode::kStar;
   star.hosts = 3;
   star.block_size = 101;  // 4 blocks over 3 hosts: 2, 1, 1 (the last one 98 tokens)
-  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads *
-                            m.config().head_dim * static_cast<int64_t>(sizeof(float));
+  const int64_t row_bytes = 2 * m.config().n_layers * m.config().n_kv_heads * m.config().head_dim *
+                            static_cast<int64_t>(sizeof(float));
   const int64_t want_rows[] = {202, 101, 98};
   for (int h = 0; h < 3; ++h) {
     const HostStats st = Phase1Alone(Cpu(), star, ctx, h);
@@ -350,9 +354,10 @@ TEST(StarTest, AblationSwitchesChangeTheOutput) {
     AnchorSource source;
     AnchorPositions positions;
   };
-  for (const Variant& v : {Variant{"none", AnchorSource::kNone, AnchorPositions::kOriginal},
-                           Variant{"previous", AnchorSource::kPrevious, AnchorPositions::kOriginal},
-                           Variant{"first, shifted", AnchorSource::kFirst, AnchorPositions::kShifted}}) {
+  for (const Variant& v :
+       {Variant{"none", AnchorSource::kNone, AnchorPositions::kOriginal},
+        Variant{"previous", AnchorSource::kPrevious, AnchorPositions::kOriginal},
+        Variant{"first, shifted", AnchorSource::kFirst, AnchorPositions::kShifted}}) {
     DistConfig cfg = base;
     cfg.anchor_source = v.source;
     cfg.anchor_positions = v.positions;

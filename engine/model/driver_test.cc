@@ -116,8 +116,8 @@ class RecordingBackend : public Backend {
   }
   void TopkKvAttention(const void* q, const void* k, const void* v, const AttnShape& s,
                        const AttnMask& m, int64_t sink, int64_t block, int64_t n_blocks,
-                       const float* kmin, const float* kmax, int64_t top_k, float scale,
-                       void* out, float* lse, int64_t* bytes) override {
+                       const float* kmin, const float* kmax, int64_t top_k, float scale, void* out,
+                       float* lse, int64_t* bytes) override {
     log_->push_back(fmt::format("TopkKvAttention {}x{} sink={} blocks={} top_k={}", s.n_q, s.n_kv,
                                 sink, n_blocks, top_k));
     inner_->TopkKvAttention(q, k, v, s, m, sink, block, n_blocks, kmin, kmax, top_k, scale, out,
@@ -569,8 +569,9 @@ TEST(SparseModesTest, BadSettingsAreOneLineErrors) {
         "'head_mask_type' has 2 heads, the model 4");
   error(Sparse(AttnMode::kBlockSparse, LoadSparseSpec(MaskFile("short.json", "[1, 1, 1, 1]", 2))),
         "base mask 1 is 2 x 2 blocks, the 43-token sequence needs 6 x 6 (block size 8)");
-  EXPECT_THAT([] { LoadSparseSpec(MaskFile("missing.json", "[3, 1, 1, 1]", 8)); },
-              ThrowsMessage<Error>(HasSubstr("head type 3 names base mask 3, but 'base_masks' has 1")));
+  EXPECT_THAT(
+      [] { LoadSparseSpec(MaskFile("missing.json", "[3, 1, 1, 1]", 8)); },
+      ThrowsMessage<Error>(HasSubstr("head type 3 names base mask 3, but 'base_masks' has 1")));
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ class GgufWeightReader {
     }
     std::vector<int64_t> ggml_dims(shape.rbegin(), shape.rend());
     if (t->dims != ggml_dims) {
-      Fail("{}: tensor '{}' has GGML dims {}, expected {}", g_->path(), name,
-           ShapeString(t->dims), ShapeString(ggml_dims));
+      Fail("{}: tensor '{}' has GGML dims {}, expected {}", g_->path(), name, ShapeString(t->dims),
+           ShapeString(ggml_dims));
     }
     return t;
   }
@@ -119,8 +119,8 @@ class HfWeightReader {
     } else if (t.dtype == "BF16") {
       type = GgmlType::kBF16;
     } else {
-      Fail("{}: tensor '{}' has dtype {}, which cannot be read (supported: F32, F16, BF16)",
-           t.file, name, t.dtype);
+      Fail("{}: tensor '{}' has dtype {}, which cannot be read (supported: F32, F16, BF16)", t.file,
+           name, t.dtype);
     }
     return WeightMatrix::FromFile(ck_, t.data, static_cast<uint32_t>(type), rows, cols);
   }

@@ -1,12 +1,12 @@
 // Malformed models give one-line errors that name the file and the problem.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <functional>
-#include <unistd.h>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
@@ -20,10 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::AllOfArray;
+using testing::FixturePath;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::ThrowsMessage;
-using testing::FixturePath;
 
 class LoaderErrorTest : public ::testing::Test {
  protected:
@@ -71,7 +71,9 @@ class LoaderErrorTest : public ::testing::Test {
   fs::path tmp_;
 };
 
-TEST_F(LoaderErrorTest, MissingPath) { ExpectLoadError("/nonexistent/x.gguf", {"/nonexistent/x.gguf", "no such"}); }
+TEST_F(LoaderErrorTest, MissingPath) {
+  ExpectLoadError("/nonexistent/x.gguf", {"/nonexistent/x.gguf", "no such"});
+}
 
 TEST_F(LoaderErrorTest, DirectoryWithoutConfig) {
   ExpectLoadError(tmp_.string(), {tmp_.string(), "config.json"});
@@ -128,7 +130,10 @@ TEST_F(LoaderErrorTest, HfFieldsOfTheWrongTypeNameTheField) {
        "'tie_word_embeddings' must be true or false, got 1"},
       {[](nlohmann::json& j) { j["sliding_window"] = "all"; }, "'sliding_window'"},
       {[](nlohmann::json& j) { j["rope_scaling"] = 8; }, "'rope_scaling' must be an object"},
-      {[](nlohmann::json& j) { j["rope_scaling"] = {{"rope_type", 3}}; }, "'rope_type'"},
+      {[](nlohmann::json& j) {
+         j["rope_scaling"] = {{"rope_type", 3}};
+       },
+       "'rope_type'"},
       {[](nlohmann::json& j) {
          j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", "8"}};
        },
@@ -137,7 +142,10 @@ TEST_F(LoaderErrorTest, HfFieldsOfTheWrongTypeNameTheField) {
          j["rope_scaling"] = {{"rope_type", "llama3"}, {"low_freq_factor", 4.0}};
        },
        "high_freq_factor (4) must exceed low_freq_factor (4)"},
-      {[](nlohmann::json& j) { j = nlohmann::json::array({1, 2}); }, "expected a JSON object"},
+      {[](nlohmann::json& j) {
+         j = nlohmann::json::array({1, 2});
+       },
+       "expected a JSON object"},
   };
   for (const auto& [edit, want] : cases) {
     SCOPED_TRACE(want);

@@ -12,9 +12,9 @@
 
 #include "engine/common/mapped_file.h"
 #include "engine/common/testing.h"
-#include "engine/model/generate.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/gemm.h"
+#include "engine/model/generate.h"
 #include "engine/model/model_testing.h"
 
 namespace starattn {
@@ -45,9 +45,9 @@ const Model& DefaultModel() {
 
 struct GoldenStats {
   int64_t positions = 0;
-  int64_t top1_mismatch = 0;         // our argmax != reference top-1
-  int64_t top1_mismatch_clear = 0;   // ... where the reference margin exceeds the tolerance
-  double max_abs_diff = 0;           // over the reference's top-k entries
+  int64_t top1_mismatch = 0;        // our argmax != reference top-1
+  int64_t top1_mismatch_clear = 0;  // ... where the reference margin exceeds the tolerance
+  double max_abs_diff = 0;          // over the reference's top-k entries
   double sum_abs_diff = 0;
 };
 
@@ -65,8 +65,7 @@ GoldenStats CompareGolden(const std::string& fixture, double tie_margin) {
     EXPECT_EQ(top.size(), ids.size());
     for (size_t t = 0; t < ids.size(); ++t) {
       const float* row = logits.data() + t * vocab;
-      const int32_t ours = static_cast<int32_t>(
-          std::max_element(row, row + vocab) - row);
+      const int32_t ours = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
       const int32_t ref_top1 = top[t][0][0].get<int32_t>();
       const double margin = top[t][0][1].get<double>() - top[t][1][1].get<double>();
       for (const auto& entry : top[t]) {
@@ -80,18 +79,18 @@ GoldenStats CompareGolden(const std::string& fixture, double tie_margin) {
         if (margin > tie_margin) {
           ++s.top1_mismatch_clear;
           ADD_FAILURE() << p["name"].get<std::string>() << " position " << t << ": ours " << ours
-                        << " (" << row[ours] << "), llama.cpp " << ref_top1 << " ("
-                        << top[t][0][1] << "), reference margin " << margin;
+                        << " (" << row[ours] << "), llama.cpp " << ref_top1 << " (" << top[t][0][1]
+                        << "), reference margin " << margin;
         }
       }
     }
   }
-  std::printf("%s: %lld positions, top-1 mismatches %lld (all within the tie margin %.3f: %s), "
-              "max |dlogit| %.5f, mean |dlogit| %.6f\n",
-              fixture.c_str(), static_cast<long long>(s.positions),
-              static_cast<long long>(s.top1_mismatch), tie_margin,
-              s.top1_mismatch_clear == 0 ? "yes" : "no", s.max_abs_diff,
-              s.sum_abs_diff / (s.positions * j["top_k"].get<double>()));
+  std::printf(
+      "%s: %lld positions, top-1 mismatches %lld (all within the tie margin %.3f: %s), "
+      "max |dlogit| %.5f, mean |dlogit| %.6f\n",
+      fixture.c_str(), static_cast<long long>(s.positions), static_cast<long long>(s.top1_mismatch),
+      tie_margin, s.top1_mismatch_clear == 0 ? "yes" : "no", s.max_abs_diff,
+      s.sum_abs_diff / (s.positions * j["top_k"].get<double>()));
   return s;
 }
 
@@ -156,8 +155,8 @@ TEST(DefaultModelTest, IncrementalDecodeEqualsOneShotPrefill) {
     std::vector<int32_t> chunk(ids.begin() + i, ids.begin() + i + n);
     step = h.t.Forward(chunk, Iota(i, n), cache, LogitsFor::kLast);
     const int64_t vocab = m.config().vocab_size;
-    testing::AllClose(step.data(), full.data() + (i + n - 1) * vocab, vocab,
-                      testing::kFp32Model, "logits at " + std::to_string(i + n - 1));
+    testing::AllClose(step.data(), full.data() + (i + n - 1) * vocab, vocab, testing::kFp32Model,
+                      "logits at " + std::to_string(i + n - 1));
     i += n;
   }
   EXPECT_EQ(cache.size(), 70);
@@ -187,7 +186,8 @@ TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
     const auto want = f32.t.Forward(ids, Iota(0, n), c32, LogitsFor::kAll);
     const auto got = bf16.Forward(ids, Iota(0, n), c16, LogitsFor::kAll);
     for (int64_t t = 0; t < n; ++t) {
-      const std::span<const float> a(got.data() + t * vocab, vocab), b(want.data() + t * vocab, vocab);
+      const std::span<const float> a(got.data() + t * vocab, vocab),
+          b(want.data() + t * vocab, vocab);
       agree += ArgmaxHost(a) == ArgmaxHost(b);
       for (int64_t i = 0; i < vocab; ++i) {
         const double d = std::abs(double(a[i]) - b[i]);
@@ -197,13 +197,13 @@ TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
       ++positions;
     }
   }
-  std::printf("bf16 vs f32 (%s; bf16 attention kernels %s; oneDNN %s): %lld positions, top-1 "
-              "agreement %.3f%% (%lld differ), max |dlogit| %.4f, mean |dlogit| %.5f\n",
-              bf16_dm->precision().c_str(), cpu::HaveAvx512Bf16() ? "AVX512-BF16" : "fallback",
-              cpu::GemmImplementation(512, 576, 576, cpu::Compute::kBf16).c_str(),
-              static_cast<long long>(positions), 100.0 * agree / positions,
-              static_cast<long long>(positions - agree), max_diff,
-              sum_diff / (double(positions) * vocab));
+  std::printf(
+      "bf16 vs f32 (%s; bf16 attention kernels %s; oneDNN %s): %lld positions, top-1 "
+      "agreement %.3f%% (%lld differ), max |dlogit| %.4f, mean |dlogit| %.5f\n",
+      bf16_dm->precision().c_str(), cpu::HaveAvx512Bf16() ? "AVX512-BF16" : "fallback",
+      cpu::GemmImplementation(512, 576, 576, cpu::Compute::kBf16).c_str(),
+      static_cast<long long>(positions), 100.0 * agree / positions,
+      static_cast<long long>(positions - agree), max_diff, sum_diff / (double(positions) * vocab));
   EXPECT_GE(positions, 10000);
   EXPECT_GE(agree, positions * 99 / 100) << "top-1 agreement below 99%";
 }

@@ -1,7 +1,6 @@
 #include "engine/model/sparse_spec.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/common/error.h"
@@ -42,8 +41,7 @@ std::vector<int32_t> HeadTypeRow(const Json& row, const std::string& source) {
   std::vector<int32_t> types;
   for (const Json& t : row) {
     if (!t.is_number_integer() || t.get<int64_t>() < -2 || t.get<int64_t>() > (1 << 20)) {
-      Fail("{}: 'head_mask_type' entries must be integers in [-2, 2^20], got {}", source,
-           t.dump());
+      Fail("{}: 'head_mask_type' entries must be integers in [-2, 2^20], got {}", source, t.dump());
     }
     types.push_back(t.get<int32_t>());
   }
@@ -64,9 +62,10 @@ std::shared_ptr<const SparseSpec> LoadSparseSpec(const std::string& path) {
     static const char* const kKeys[] = {"block_size", "head_mask_type", "streaming",
                                         "base_masks", "density",        "description"};
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      Fail("{}: unknown key '{}' (block_size, head_mask_type, streaming, base_masks, density, "
-           "description)",
-           path, Printable(key));
+      Fail(
+          "{}: unknown key '{}' (block_size, head_mask_type, streaming, base_masks, density, "
+          "description)",
+          path, Printable(key));
     }
   }
   auto spec = std::make_shared<SparseSpec>();

@@ -33,7 +33,7 @@ struct SparseSpec {
   // Per layer, per query head: 0 dense, -1 streaming, -2 estimated, k > 0 base mask k.
   // One row for every layer when the file gives one list.
   std::vector<std::vector<int32_t>> head_types;
-  bool per_layer = false;  // one row per layer (the file's [[...], ...] form)
+  bool per_layer = false;       // one row per layer (the file's [[...], ...] form)
   int64_t sink = 0, local = 0;  // streaming
   bool streaming_in_blocks = false;
   double density = 0;                            // estimated

@@ -84,7 +84,8 @@ TEST_F(SparseSpecTest, PerLayerRows) {
   EXPECT_EQ(p[0].kind, HeadPatternKind::kStreamingTokens);
   EXPECT_EQ(p[2].kind, HeadPatternKind::kDense);
   // One per-layer row is not "every layer": a 2-layer model rejects it.
-  const auto one = LoadSparseSpec(Write(R"({"block_size": 128, "head_mask_type": [[0, 0, 0, 0]]})"));
+  const auto one =
+      LoadSparseSpec(Write(R"({"block_size": 128, "head_mask_type": [[0, 0, 0, 0]]})"));
   EXPECT_THAT([&] { one->Validate(Model(), 100); },
               ThrowsOneLineError("'head_mask_type' has 1 layers, the model 2"));
 }
@@ -100,7 +101,8 @@ TEST_F(SparseSpecTest, FlagSpecsCoverEveryHead) {
   }
   EXPECT_THAT([] { StreamingSpec(0, 0, false, 128); }, ThrowsOneLineError("--sink + --local > 0"));
   EXPECT_THAT([] { StreamingSpec(-1, 4, false, 128); }, ThrowsOneLineError("--sink >= 0"));
-  EXPECT_THAT([] { EstimatedSpec(0, 128); }, ThrowsOneLineError("--density must be in (0, 1], got 0"));
+  EXPECT_THAT([] { EstimatedSpec(0, 128); },
+              ThrowsOneLineError("--density must be in (0, 1], got 0"));
   EXPECT_THAT([] { EstimatedSpec(1.5, 128); }, ThrowsOneLineError("got 1.5"));
   EXPECT_THAT([] { EstimatedSpec(0.5, 0); }, ThrowsOneLineError("--sparse-block must be positive"));
 }
@@ -117,9 +119,10 @@ TEST_F(SparseSpecTest, FilesThatDoNotFitTheModelOrLength) {
   const std::string small = Write(R"({"block_size": 4, "head_mask_type": [1, 1, 0, 0],
                                       "base_masks": [[[1, 0], [1, 1]]]})");
   LoadSparseSpec(small)->Validate(Model(), 8);
-  EXPECT_THAT([&] { LoadSparseSpec(small)->Validate(Model(), 9); },
-              ThrowsOneLineError(small, "base mask 1 is 2 x 2 blocks, the 9-token sequence needs 3 x 3",
-                                 "block size 4"));
+  EXPECT_THAT(
+      [&] { LoadSparseSpec(small)->Validate(Model(), 9); },
+      ThrowsOneLineError(small, "base mask 1 is 2 x 2 blocks, the 9-token sequence needs 3 x 3",
+                         "block size 4"));
 }
 
 TEST_F(SparseSpecTest, MalformedFiles) {
@@ -127,7 +130,8 @@ TEST_F(SparseSpecTest, MalformedFiles) {
       {"[1, 2]", "a mask file is a JSON object"},
       {"{", "not a JSON mask file"},
       {R"({"head_mask_type": [0]})", "missing field 'block_size'"},
-      {R"({"block_size": 0, "head_mask_type": [0]})", "'block_size' must be a positive integer, got 0"},
+      {R"({"block_size": 0, "head_mask_type": [0]})",
+       "'block_size' must be a positive integer, got 0"},
       {R"({"block_size": 128})", "missing field 'head_mask_type'"},
       {R"({"block_size": 128, "head_mask_type": []})", "'head_mask_type' must be a non-empty list"},
       {R"({"block_size": 128, "head_mask_type": [0, -3]})", "integers in [-2, 2^20], got -3"},
@@ -147,7 +151,8 @@ TEST_F(SparseSpecTest, MalformedFiles) {
       {R"({"block_size": 128, "head_mask_type": [-1], "streaming": {"sink": 1, "local": 1, "unit": "rows"}})",
        "'streaming.unit' must be tokens or blocks, got 'rows'"},
       {R"({"block_size": 128, "head_mask_type": [-2]})", "missing field 'density'"},
-      {R"({"block_size": 128, "head_mask_type": [-2], "density": 0})", "'density' must be in (0, 1], got 0"},
+      {R"({"block_size": 128, "head_mask_type": [-2], "density": 0})",
+       "'density' must be in (0, 1], got 0"},
       {R"({"block_size": 128, "head_mask_type": [-2], "density": 1.01})", "got 1.01"},
       {R"({"block_size": 128, "head_mask_type": [0], "base_mask": []})", "unknown key 'base_mask'"},
   };

@@ -30,8 +30,8 @@ void Only(const SparseSettings& s, const std::vector<std::string>& keys, const c
 }  // namespace
 
 const std::vector<std::string> kSparseJsonKeys = {
-    "sink", "local", "unit", "sparse_block", "density", "mask_file", "topk", "topk_fraction",
-    "topk_sink", "topk_block", "recency"};
+    "sink", "local",         "unit",      "sparse_block", "density", "mask_file",
+    "topk", "topk_fraction", "topk_sink", "topk_block",   "recency"};
 
 void ApplySparseSettings(const SparseSettings& s, DistConfig* cfg) {
   const std::vector<std::string> streaming = {"sink", "local", "unit"};
@@ -46,7 +46,7 @@ void ApplySparseSettings(const SparseSettings& s, DistConfig* cfg) {
       if (!s.mask_file.empty()) {
         if (Given(s, "sink") || Given(s, "local")) {
           Fail("give {}/{} or {} for streaming, not both", Name(s, "sink"), Name(s, "local"),
-             Name(s, "mask_file"));
+               Name(s, "mask_file"));
         }
         cfg->sparse = LoadSparseSpec(s.mask_file);
       } else {
@@ -85,8 +85,8 @@ void ApplySparseSettings(const SparseSettings& s, DistConfig* cfg) {
       cfg->topk_block = s.topk_block;
       cfg->topk_recency = s.recency;
       if ((s.topk > 0) == (s.topk_fraction > 0)) {
-        Fail("topk-kv needs one of {} (blocks, > 0) or {} (0, 1], got {} and {}",
-             Name(s, "topk"), Name(s, "topk_fraction"), s.topk, s.topk_fraction);
+        Fail("topk-kv needs one of {} (blocks, > 0) or {} (0, 1], got {} and {}", Name(s, "topk"),
+             Name(s, "topk_fraction"), s.topk, s.topk_fraction);
       }
       if (s.topk < 0) Fail("{} must be positive, got {}", Name(s, "topk"), s.topk);
       if (s.topk_fraction < 0 || s.topk_fraction > 1) {
@@ -112,35 +112,34 @@ void ApplySparseSettings(const SparseSettings& s, DistConfig* cfg) {
 }
 
 void AddAttentionOptions(po::options_description& desc) {
-  desc.add_options()
-      ("attn", po::value<std::string>()->default_value("dense"),
-       "attention: dense, star, ring, streaming, block-sparse, topk-kv")
-      ("hosts", po::value<int>()->default_value(1),
-       "hosts (under mpirun: must equal the world size)")
-      ("block-size", po::value<int64_t>()->default_value(0), "star: context block size in tokens")
-      ("anchor-size", po::value<int64_t>()->default_value(-1),
-       "star: anchor size (default: block size)")
-      ("anchor-positions", po::value<std::string>()->default_value("original"),
-       "star: original (anchor keeps ids 0..a-1) or shifted (ids just before the block)")
-      ("anchor-source", po::value<std::string>()->default_value("first"),
-       "star: first (first block), previous (the block before), none")
-      ("sink", po::value<int64_t>(), "streaming: sink tokens (or blocks with --stream-unit blocks)")
-      ("local", po::value<int64_t>(), "streaming: local window in tokens (or blocks)")
-      ("stream-unit", po::value<std::string>()->default_value("tokens"),
-       "streaming: tokens (StreamingLLM) or blocks of --sparse-block tokens")
-      ("sparse-block", po::value<int64_t>()->default_value(128),
-       "streaming/block-sparse: block size in tokens")
-      ("density", po::value<double>(),
-       "block-sparse: estimated masks keeping this fraction of the key blocks, (0, 1]")
-      ("mask-file", po::value<std::string>(),
-       "block-sparse/streaming: a JSON mask file (head_mask_type, base_masks; README)")
-      ("topk", po::value<int64_t>(), "topk-kv: context blocks attended per decode step")
-      ("topk-fraction", po::value<double>(),
-       "topk-kv: or this fraction of the context blocks, (0, 1]")
-      ("topk-sink", po::value<int64_t>()->default_value(64), "topk-kv: sink tokens")
-      ("topk-block", po::value<int64_t>()->default_value(128), "topk-kv: context block size")
-      ("recency", po::value<int64_t>()->default_value(256),
-       "topk-kv: recent tokens always attended");
+  desc.add_options()("attn", po::value<std::string>()->default_value("dense"),
+                     "attention: dense, star, ring, streaming, block-sparse, topk-kv")(
+      "hosts", po::value<int>()->default_value(1),
+      "hosts (under mpirun: must equal the world size)")(
+      "block-size", po::value<int64_t>()->default_value(0), "star: context block size in tokens")(
+      "anchor-size", po::value<int64_t>()->default_value(-1),
+      "star: anchor size (default: block size)")(
+      "anchor-positions", po::value<std::string>()->default_value("original"),
+      "star: original (anchor keeps ids 0..a-1) or shifted (ids just before the block)")(
+      "anchor-source", po::value<std::string>()->default_value("first"),
+      "star: first (first block), previous (the block before), none")(
+      "sink", po::value<int64_t>(), "streaming: sink tokens (or blocks with --stream-unit blocks)")(
+      "local", po::value<int64_t>(), "streaming: local window in tokens (or blocks)")(
+      "stream-unit", po::value<std::string>()->default_value("tokens"),
+      "streaming: tokens (StreamingLLM) or blocks of --sparse-block tokens")(
+      "sparse-block", po::value<int64_t>()->default_value(128),
+      "streaming/block-sparse: block size in tokens")(
+      "density", po::value<double>(),
+      "block-sparse: estimated masks keeping this fraction of the key blocks, (0, 1]")(
+      "mask-file", po::value<std::string>(),
+      "block-sparse/streaming: a JSON mask file (head_mask_type, base_masks; README)")(
+      "topk", po::value<int64_t>(), "topk-kv: context blocks attended per decode step")(
+      "topk-fraction", po::value<double>(),
+      "topk-kv: or this fraction of the context blocks, (0, 1]")(
+      "topk-sink", po::value<int64_t>()->default_value(64), "topk-kv: sink tokens")(
+      "topk-block", po::value<int64_t>()->default_value(128), "topk-kv: context block size")(
+      "recency", po::value<int64_t>()->default_value(256),
+      "topk-kv: recent tokens always attended");
 }
 
 DistConfig DistConfigFromOptions(const po::variables_map& vm) {
@@ -186,7 +185,8 @@ SparseSettings SparseSettingsFromJson(const nlohmann::json& a, const std::string
   SparseSettings s;
   auto get_int = [&](const char* key, int64_t* out) {
     if (!a.contains(key)) return;
-    if (!a[key].is_number_integer()) Fail("{}.{} must be an integer, got {}", where, key, a[key].dump());
+    if (!a[key].is_number_integer())
+      Fail("{}.{} must be an integer, got {}", where, key, a[key].dump());
     *out = a[key].get<int64_t>();
     s.given.push_back(key);
   };

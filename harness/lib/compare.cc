@@ -192,9 +192,9 @@ std::string RenderCompare(const CompareResult& r, const CompareOptions& options,
       "paired bootstrap: {}% CI, {} resamples, seed {}\n\n",
       baseline_name, r.baseline_samples, candidate_name, r.candidate_samples, r.overall.delta.n,
       r.only_baseline, r.only_candidate, ci, boot.resamples, boot.seed);
-  out.insert(out.size() - 1, fmt::format("profiles: baseline {}; candidate {}\n",
-                                         ProfilesText(r.baseline_profiles),
-                                         ProfilesText(r.candidate_profiles)));
+  out.insert(out.size() - 1,
+             fmt::format("profiles: baseline {}; candidate {}\n", ProfilesText(r.baseline_profiles),
+                         ProfilesText(r.candidate_profiles)));
   for (const std::string& w : r.warnings) out.insert(out.size() - 1, "warning: " + w + "\n");
   out += fmt::format(
       "| length | task | n | baseline | candidate | delta | {}% CI | same pred | "

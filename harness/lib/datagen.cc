@@ -51,9 +51,9 @@ std::string DefaultDataDir(const std::string& name) {
 // ---- RULER ------------------------------------------------------------------------------------
 
 nlohmann::json RulerDataOptions::ToJson() const {
-  return {{"tokenizer", tokenizer}, {"tasks", tasks},      {"lengths", lengths},
-          {"samples", samples},     {"seed", seed},        {"template", chat_template},
-          {"essays", essays},       {"books", books},      {"wordlists", wordlists},
+  return {{"tokenizer", tokenizer}, {"tasks", tasks},       {"lengths", lengths},
+          {"samples", samples},     {"seed", seed},         {"template", chat_template},
+          {"essays", essays},       {"books", books},       {"wordlists", wordlists},
           {"squad", squad},         {"hotpotqa", hotpotqa}, {"profile", profile},
           {"settings", settings}};
 }
@@ -340,9 +340,9 @@ nlohmann::ordered_json GenerateRulerData(const RulerDataOptions& o, std::ostream
 // ---- BABILong ---------------------------------------------------------------------------------
 
 nlohmann::json BabilongDataOptions::ToJson() const {
-  return {{"tokenizer", tokenizer}, {"tasks", tasks},     {"lengths", lengths},
-          {"samples", samples},     {"seed", seed},       {"template", chat_template},
-          {"babi", babi},           {"books", books},     {"profile", profile},
+  return {{"tokenizer", tokenizer}, {"tasks", tasks}, {"lengths", lengths},
+          {"samples", samples},     {"seed", seed},   {"template", chat_template},
+          {"babi", babi},           {"books", books}, {"profile", profile},
           {"settings", settings}};
 }
 
@@ -384,9 +384,9 @@ struct BabilongPlan {
   babilong::Profile profile;
   std::optional<babilong::PromptsFile> prompts;
   std::string prompts_sha256;
-  std::string subset_path;                          // "" unless ordered by a subset
+  std::string subset_path;                         // "" unless ordered by a subset
   std::map<std::string, std::vector<int>> subset;  // task -> question indices
-  std::vector<babilong::SamplePool> pools;          // per task
+  std::vector<babilong::SamplePool> pools;         // per task
 };
 
 BabilongPlan PlanBabilong(const BabilongDataOptions& o) {
@@ -423,7 +423,8 @@ BabilongPlan PlanBabilong(const BabilongDataOptions& o) {
 // Where the questions come from, for profile.json and the log.
 std::string SamplesSource(const BabilongPlan& plan, const BabilongDataOptions& o) {
   if (o.babi.empty()) return "built-in generator (qa1-qa5)";
-  if (plan.subset_path.empty()) return fmt::format("bAbI files {}, shuffled (seed {})", o.babi, o.seed);
+  if (plan.subset_path.empty())
+    return fmt::format("bAbI files {}, shuffled (seed {})", o.babi, o.seed);
   return fmt::format("bAbI files {}, in the order of the subset {}", o.babi, plan.subset_path);
 }
 
@@ -461,18 +462,18 @@ nlohmann::ordered_json GenerateBabilongData(const BabilongDataOptions& o, std::o
   nlohmann::ordered_json info = {{"benchmark", "babilong"}};
   info.update(babilong::ProfileJson(profile));
   info["prompts"] = {{"file", plan.prompts ? profile.prompts : "built-in"},
-                    {"sha256", plan.prompts_sha256}};
+                     {"sha256", plan.prompts_sha256}};
   info["haystack"] =
       need_books ? DescribeTextFolder("books", books_dir) : "none (0k: the facts alone)";
   info["samples"] = SamplesSource(plan, o);
 
   fs::create_directories(o.out);
-  log << fmt::format("generate-babilong: profile {}{}, template {}, prompts {}{}, {} books, {}\n",
-                     profile.name,
-                     profile.overrides.empty() ? "" : " (overrides " + tags["profile_overrides"].dump() + ")",
-                     frame.name, plan.prompts ? profile.prompts : "built-in",
-                     plan.prompts ? " (sha256 " + plan.prompts_sha256 + ")" : "",
-                     need_books ? books.size() : 0, info["samples"].get<std::string>());
+  log << fmt::format(
+      "generate-babilong: profile {}{}, template {}, prompts {}{}, {} books, {}\n", profile.name,
+      profile.overrides.empty() ? "" : " (overrides " + tags["profile_overrides"].dump() + ")",
+      frame.name, plan.prompts ? profile.prompts : "built-in",
+      plan.prompts ? " (sha256 " + plan.prompts_sha256 + ")" : "", need_books ? books.size() : 0,
+      info["samples"].get<std::string>());
   for (size_t ti = 0; ti < plan.tasks.size(); ++ti) {
     for (const auto& len : plan.lengths) {
       std::vector<babilong::Record> records = babilong::GenerateTaskLength(
@@ -498,8 +499,8 @@ nlohmann::ordered_json GenerateBabilongData(const BabilongDataOptions& o, std::o
           profile.sizing == babilong::Sizing::kContext
               ? fmt::format("context {} tokens", len.tokens - babilong::kReferencePromptTokens)
               : fmt::format("limit {}", len.tokens);
-      log << fmt::format("{} {}: {} samples, {}..{} tokens ({}) -> {}\n", plan.tasks[ti],
-                         len.name, records.size(), lo, hi, sized, file.string());
+      log << fmt::format("{} {}: {} samples, {}..{} tokens ({}) -> {}\n", plan.tasks[ti], len.name,
+                         records.size(), lo, hi, sized, file.string());
     }
   }
   WriteFileAtomically((fs::path(o.out) / kDataInfoFile).string(), info.dump(2) + "\n");

@@ -56,7 +56,8 @@ DeviceChoice DeviceFromOptions(const po::variables_map& vm) {
   if (compute != "f32" && compute != "bf16" && compute != "f16") {
     Fail("unknown --compute '{}' (f32, bf16, f16)", compute);
   }
-  if (kv != "f32" && kv != "bf16" && kv != "f16") Fail("unknown --kv-dtype '{}' (f32, bf16, f16)", kv);
+  if (kv != "f32" && kv != "bf16" && kv != "f16")
+    Fail("unknown --kv-dtype '{}' (f32, bf16, f16)", kv);
   c.compute = ParseDType(compute);
   c.kv = ParseDType(kv);
   if (c.device == Device::kCpu && c.compute == DType::kF16) {

@@ -51,8 +51,9 @@ TEST(DeviceTest, CpuIsTheDefaultAndAlwaysAvailable) {
 }
 
 TEST(DeviceTest, CudaIsAvailableOrAOneLineErrorSayingWhy) {
-  const std::string e =
-      ErrorOf([] { DeviceFromOptions(Parse({"--device", "cuda", "--compute", "bf16"})); });
+  const std::string e = ErrorOf([] {
+    DeviceFromOptions(Parse({"--device", "cuda", "--compute", "bf16"}));
+  });
   if (!BuildHasCuda()) {
     EXPECT_NE(e.find("--device cuda: this build has no CUDA support"), std::string::npos) << e;
   } else if (!e.empty()) {  // a CUDA build on a machine without a usable device

@@ -2,13 +2,12 @@
 // records.h).
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 namespace starattn::cli {
 

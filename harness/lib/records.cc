@@ -192,8 +192,7 @@ babilong::Prediction ToBabilongPrediction(const Record& r, const std::string& pa
   return p;
 }
 
-std::optional<babilong::MatchMode> MatchOf(const nlohmann::json& record,
-                                           const std::string& where) {
+std::optional<babilong::MatchMode> MatchOf(const nlohmann::json& record, const std::string& where) {
   const auto it = record.find("match");
   if (it == record.end()) return std::nullopt;
   try {
@@ -211,7 +210,8 @@ void AddBabilongMetric(ruler::MetricRegistry& metrics) {
     for (const ruler::Prediction& p : preds) {
       if (p.references.empty()) Fail("{} sample {}: no reference answer", p.task, p.index);
       const std::string where = fmt::format("{} sample {}", p.task, p.index);
-      const babilong::MatchMode mode = MatchOf(p.record, where).value_or(babilong::MatchMode::kWord);
+      const babilong::MatchMode mode =
+          MatchOf(p.record, where).value_or(babilong::MatchMode::kWord);
       correct += babilong::CompareAnswers(p.references[0], p.pred, QuestionOf(p.record),
                                           babilong::TaskLabels(p.task), mode);
     }

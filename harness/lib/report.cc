@@ -590,13 +590,13 @@ std::string RenderMarkdown(
       for (const TimingRow& t : m.timing) {
         std::string hosts;
         for (const double h : t.host_phase1_s) hosts += (hosts.empty() ? "" : " / ") + Seconds(h);
-        md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                          t.length, MarkdownEscape(t.config), t.mode.empty() ? "?" : t.mode,
-                          t.hosts, t.n, Seconds(t.seconds_per_sample),
-                          Speedup(t.speedup_vs_baseline), Speedup(t.speedup_vs_ring),
-                          Seconds(t.phase1_critical_s), hosts.empty() ? "-" : hosts,
-                          Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s),
-                          fraction(t.prefill_scores_vs_dense), fraction(t.decode_kv_read_vs_dense));
+        md += fmt::format(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", t.length,
+            MarkdownEscape(t.config), t.mode.empty() ? "?" : t.mode, t.hosts, t.n,
+            Seconds(t.seconds_per_sample), Speedup(t.speedup_vs_baseline),
+            Speedup(t.speedup_vs_ring), Seconds(t.phase1_critical_s), hosts.empty() ? "-" : hosts,
+            Seconds(t.phase2_critical_s), Seconds(t.decode_critical_s),
+            fraction(t.prefill_scores_vs_dense), fraction(t.decode_kv_read_vs_dense));
       }
     }
     if (!m.data.empty()) md += "\n" + DataMarkdown(m.data);

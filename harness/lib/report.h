@@ -114,7 +114,7 @@ struct ModelReport {
   // (task or average row name, length, config label) -> cell
   std::map<std::tuple<std::string, std::string, std::string>, ScoreCell> scores;
   std::map<std::tuple<std::string, std::string, std::string>, DeltaCell> deltas;
-  std::vector<TimingRow> timing;  // by length, then config
+  std::vector<TimingRow> timing;                      // by length, then config
   std::map<std::string, std::string> average_labels;  // kRulerAverage / kBabilongAverage -> label
   std::vector<ClaimRow> claims;                       // claims (1) and (2), by claim and length
   std::vector<std::string> claim_notes;               // which configs, or why a claim is not run

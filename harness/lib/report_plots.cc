@@ -409,9 +409,9 @@ PlotSet WritePlots(const Report& report, const std::string& out_dir, const std::
       fs::remove(png, ec);  // never mistake an earlier run's image for this one
       fs::remove(svg, ec);
       // The command runs inside `dir`: the script and the log are named relative to it.
-      const std::string cmd = fmt::format("cd {} && {} {} >{} 2>&1", Shell(dir.string()),
-                                          Shell(exe), Shell(p.stem + ".gp"),
-                                          Shell(p.stem + ".log"));
+      const std::string cmd =
+          fmt::format("cd {} && {} {} >{} 2>&1", Shell(dir.string()), Shell(exe),
+                      Shell(p.stem + ".gp"), Shell(p.stem + ".log"));
       const int rc = std::system(cmd.c_str());
       if (rc != 0 || !fs::is_regular_file(png) || fs::file_size(png, ec) == 0) {
         set.warnings.push_back(fmt::format("gnuplot failed on {} (status {}): see {}",

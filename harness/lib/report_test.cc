@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 namespace starattn::report {
 namespace {
 
+using starattn::testing::ThrowsOneLineError;
 using testing::ReportFixture;
 using testing::TestMetrics;
-using starattn::testing::ThrowsOneLineError;
 
 const char* kStar = "star-h2-b4";
 const char* kRing = "ring-h2";
@@ -755,7 +755,8 @@ TEST_F(ReportTest, DataOfEveryUnitAndProfileWarnings) {
   int mixed = 0, compared = 0;
   for (const std::string& w : r.warnings) {
     mixed += w.find("m/ring-h2/4k: the babilong samples come from different profiles") == 0;
-    compared += w.find("m: star-h2-b4 at ") == 0 && w.find("different profiles") != std::string::npos;
+    compared +=
+        w.find("m: star-h2-b4 at ") == 0 && w.find("different profiles") != std::string::npos;
   }
   EXPECT_EQ(mixed, 1);
   EXPECT_EQ(compared, 2);  // 2k and 4k

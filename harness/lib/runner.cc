@@ -83,7 +83,7 @@ WireConfig ToWire(const DistConfig& c) {
   if (c.mode != AttnMode::kDense && c.mode != AttnMode::kStar && c.mode != AttnMode::kRing) {
     Fail("{} attention runs on one host; it is not sent to other MPI ranks", AttnModeName(c.mode));
   }
-  return {c.mode, c.hosts, c.block_size, c.anchor_size, c.ubatch, c.anchor_positions,
+  return {c.mode,         c.hosts, c.block_size, c.anchor_size, c.ubatch, c.anchor_positions,
           c.anchor_source};
 }
 
@@ -331,8 +331,8 @@ int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
   const std::string_view communicator = runner.CommunicatorFor(opts.cfg.hosts);
   const Tokenizer& tok = runner.model().tokenizer();
   auto encode = [&](const RunInput& s) {
-    return std::pair{tok.Encode(s.record["input_context"].get<std::string>(),
-                                tok.add_bos_default(), /*parse_special=*/true),
+    return std::pair{tok.Encode(s.record["input_context"].get<std::string>(), tok.add_bos_default(),
+                                /*parse_special=*/true),
                      tok.Encode(s.record["input_query"].get<std::string>(), false, true)};
   };
   auto gen_of = [&](const RunInput& s) {
@@ -368,9 +368,8 @@ int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
     const SampleResult r = runner.Run(opts.cfg, context, query, gen);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    writer.Append(
-        PredictionRecord(s, r, opts.cfg, communicator, runner.device(), context.size(),
-                         query.size(), seconds));
+    writer.Append(PredictionRecord(s, r, opts.cfg, communicator, runner.device(), context.size(),
+                                   query.size(), seconds));
     ++progress.ran_now;
     ++progress.done;
     progress.seconds = seconds;

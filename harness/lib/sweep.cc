@@ -214,8 +214,7 @@ nlohmann::ordered_json PrepareSweepData(const SweepConfig& cfg, const std::strin
       const RulerDataOptions ro = ruler ? RulerOptionsOf(cfg, m, b, dir) : RulerDataOptions{};
       const BabilongDataOptions bo =
           ruler ? BabilongDataOptions{} : BabilongOptionsOf(cfg, m, b, dir);
-      nlohmann::json want = {{"generator", b.name},
-                             {"options", ruler ? ro.ToJson() : bo.ToJson()}};
+      nlohmann::json want = {{"generator", b.name}, {"options", ruler ? ro.ToJson() : bo.ToJson()}};
       // A prompts file edited in place must not reuse the data made from its old text.
       if (const std::string prompts = ruler ? "" : PromptsFileOf(bo); !prompts.empty()) {
         want["prompts_sha256"] = FileSha256(prompts);

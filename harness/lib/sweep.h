@@ -41,7 +41,7 @@ struct SweepUnit {
   const SweepAttention* attn = nullptr;
   std::string length;  // label, e.g. "4k"
   int64_t length_tokens = 0;
-  std::vector<RunInput> inputs;                   // every benchmark's samples at this length
+  std::vector<RunInput> inputs;  // every benchmark's samples at this length
   // Per benchmark at this length: its profile, prompts hash and haystack (from profile.json).
   nlohmann::ordered_json data = nlohmann::ordered_json::object();
   std::string Dir(const std::string& out) const;  // OUT/<model>/<attn>/<length>

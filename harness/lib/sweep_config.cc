@@ -214,8 +214,8 @@ void ParseRunSettings(const nlohmann::json& j, const std::string& src, SweepConf
 SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
                               const std::string& where) {
   if (!a.is_object()) Fail("{}: {} must be an object", src, where);
-  std::set<std::string> keys = {"label",  "mode",           "hosts",        "block",
-                                "anchor", "anchor_positions", "anchor_source"};
+  std::set<std::string> keys = {
+      "label", "mode", "hosts", "block", "anchor", "anchor_positions", "anchor_source"};
   keys.insert(kSparseJsonKeys.begin(), kSparseJsonKeys.end());
   RejectUnknownKeys(a, keys, src, where + ": ");
   SweepAttention sa;

@@ -18,7 +18,7 @@ struct SweepModel {
 };
 
 struct SweepBenchmark {
-  std::string name;                  // "ruler" or "babilong"
+  std::string name;  // "ruler" or "babilong"
   std::vector<std::string> tasks;
   std::vector<std::string> lengths;  // as the generator takes them ("4096", "4k")
   // Data options passed to the generator (e.g. "essays", "books", "wordlists", "babi").

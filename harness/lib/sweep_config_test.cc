@@ -59,24 +59,38 @@ TEST(SweepConfigTest, ValidationErrors) {
   };
   ExpectError(with([](auto& j) { j.erase("name"); }), "'name' must be a non-empty string");
   ExpectError(with([](auto& j) { j["colour"] = 1; }), "unknown key 'colour'");
-  ExpectError(with([](auto& j) { j["models"] = nlohmann::json::array(); }), "'models' must be a non-empty list");
-  ExpectError(with([](auto& j) { j["models"].push_back(j["models"][0]); }), "duplicate model label 'm'");
-  ExpectError(with([](auto& j) { j.erase("ruler"); j.erase("babilong"); }), "at least one benchmark");
+  ExpectError(with([](auto& j) { j["models"] = nlohmann::json::array(); }),
+              "'models' must be a non-empty list");
+  ExpectError(with([](auto& j) { j["models"].push_back(j["models"][0]); }),
+              "duplicate model label 'm'");
+  ExpectError(with([](auto& j) {
+                j.erase("ruler");
+                j.erase("babilong");
+              }),
+              "at least one benchmark");
   ExpectError(with([](auto& j) { j["ruler"]["lengths"] = {"4q"}; }), "'4q' is not a length");
   ExpectError(with([](auto& j) { j["ruler"].erase("tasks"); }), "needs 'tasks' and 'lengths'");
   ExpectError(with([](auto& j) { j["samples"] = 0; }), "'samples' must be a positive integer");
-  ExpectError(with([](auto& j) { j["attention"][0]["mode"] = "sparse"; }), "unknown attention mode 'sparse'");
-  ExpectError(with([](auto& j) { j["attention"][0]["hosts"] = 2; }), "dense attention runs on one host");
+  ExpectError(with([](auto& j) { j["attention"][0]["mode"] = "sparse"; }),
+              "unknown attention mode 'sparse'");
+  ExpectError(with([](auto& j) { j["attention"][0]["hosts"] = 2; }),
+              "dense attention runs on one host");
   ExpectError(with([](auto& j) { j["attention"][1].erase("block"); }), "star needs 'block'");
-  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "L/0"; }), "must divide by a positive number");
-  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "half"; }), "expected a token count or \"L/k\"");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "L/0"; }),
+              "must divide by a positive number");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "half"; }),
+              "expected a token count or \"L/k\"");
   ExpectError(with([](auto& j) { j["attention"][2]["block"] = 64; }), "apply to star only");
-  ExpectError(with([](auto& j) { j["attention"][1]["label"] = "dense"; }), "duplicate attention label 'dense'");
-  ExpectError(with([](auto& j) { j["attention"][1]["anchor_source"] = "middle"; }), "unknown anchor source");
-  ExpectError(with([](auto& j) { j["attention"][1]["hosts"] = 0; }), "hosts must be a positive integer");
-  ExpectError(with([](auto& j) { j["babilong"]["wordlists"] = "w"; }),
-              "babilong: unknown key 'wordlists' (tasks, lengths, profile, data: babi, books; "
-              "profile settings: prompts, subset, sizing, match, sample_order, tokens_to_generate)");
+  ExpectError(with([](auto& j) { j["attention"][1]["label"] = "dense"; }),
+              "duplicate attention label 'dense'");
+  ExpectError(with([](auto& j) { j["attention"][1]["anchor_source"] = "middle"; }),
+              "unknown anchor source");
+  ExpectError(with([](auto& j) { j["attention"][1]["hosts"] = 0; }),
+              "hosts must be a positive integer");
+  ExpectError(
+      with([](auto& j) { j["babilong"]["wordlists"] = "w"; }),
+      "babilong: unknown key 'wordlists' (tasks, lengths, profile, data: babi, books; "
+      "profile settings: prompts, subset, sizing, match, sample_order, tokens_to_generate)");
   ExpectError(with([](auto& j) { j["ruler"]["books"] = 3; }), "ruler.books must be a path string");
 }
 
@@ -112,8 +126,10 @@ TEST(SweepConfigTest, SparseModes) {
     return j;
   };
   ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": 0, "local": 0})"),
-              "attention[0]: streaming needs --sink >= 0, --local >= 0 and --sink + --local > 0, got 0 + 0");
-  ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": 4})"), "streaming needs sink and local");
+              "attention[0]: streaming needs --sink >= 0, --local >= 0 and --sink + --local > 0, "
+              "got 0 + 0");
+  ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": 4})"),
+              "streaming needs sink and local");
   ExpectError(with(R"({"label": "s", "mode": "streaming", "sink": "4", "local": 1})"),
               "attention[0].sink must be an integer");
   ExpectError(with(R"({"label": "b", "mode": "block-sparse", "density": 0})"),
@@ -170,9 +186,13 @@ TEST(SweepConfigTest, ProfileErrors) {
   ExpectError(with([](auto& j) { j["ruler"]["match"] = "word"; }), "ruler: unknown key 'match'");
   ExpectError(with([](auto& j) { j["babilong"]["match"] = "fuzzy"; }),
               "babilong: match: unknown match mode 'fuzzy'");
-  ExpectError(with([](auto& j) { j["ruler"]["tokens_to_generate"] = {{"fwe", 0}}; }),
+  ExpectError(with([](auto& j) {
+                j["ruler"]["tokens_to_generate"] = {{"fwe", 0}};
+              }),
               "ruler: tokens_to_generate.fwe: expected a positive integer, got 0");
-  ExpectError(with([](auto& j) { j["ruler"]["tokens_to_generate"] = {{"fwx", 9}}; }),
+  ExpectError(with([](auto& j) {
+                j["ruler"]["tokens_to_generate"] = {{"fwx", 9}};
+              }),
               "'fwx' is not a RULER task");
   ExpectError(with([](auto& j) { j["babilong"]["profile"] = "reference"; }),
               "babilong: profile reference needs a prompts file: set 'prompts'");
