@@ -1,6 +1,7 @@
 // MappedFile and ReadFileToString: contents, empty files, and one-line errors naming the path.
 #include "engine/common/mapped_file.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -50,12 +51,8 @@ TEST(MappedFileTest, FromBytesOwnsACopy) {
 
 TEST(MappedFileTest, ReadFileToStringRejectsADirectory) {
   const std::string dir = fs::temp_directory_path().string();
-  try {
-    ReadFileToString(dir);
-    ADD_FAILURE() << "read a directory";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), dir + ": is a directory");
-  }
+  EXPECT_THAT([&] { ReadFileToString(dir); },
+              ::testing::ThrowsMessage<Error>(dir + ": is a directory"));
 }
 
 TEST(MappedFileTest, EmptyFile) {

@@ -2,6 +2,7 @@
 // and CheckFits' one-line errors.
 #include "engine/common/memory.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -109,21 +110,14 @@ TEST(MemoryTest, CheckFitsThrowsOneLine) {
   CheckFits(100, 100, "buffer");
   const MemoryBudget budget{uint64_t{3} << 30, "host memory (MemAvailable in /proc/meminfo)"};
   CheckFits(uint64_t{3} << 30, budget, "KV cache");
-  try {
-    CheckFits(uint64_t{12} << 30, budget, "KV cache of 2 hosts x 131072 tokens");
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "KV cache of 2 hosts x 131072 tokens needs 12.0 GiB but host memory (MemAvailable "
-              "in /proc/meminfo) has 3.0 GiB available");
-  }
-  try {
-    CheckFits(2048, 1000, "weights", "GPU 0 (free memory)");
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "weights needs 2.0 KiB but GPU 0 (free memory) has 1000 bytes available");
-  }
+  EXPECT_THAT(
+      [&] { CheckFits(uint64_t{12} << 30, budget, "KV cache of 2 hosts x 131072 tokens"); },
+      ::testing::ThrowsMessage<Error>(
+          "KV cache of 2 hosts x 131072 tokens needs 12.0 GiB but host memory (MemAvailable "
+          "in /proc/meminfo) has 3.0 GiB available"));
+  EXPECT_THAT([] { CheckFits(2048, 1000, "weights", "GPU 0 (free memory)"); },
+              ::testing::ThrowsMessage<Error>(
+                  "weights needs 2.0 KiB but GPU 0 (free memory) has 1000 bytes available"));
 }
 
 TEST(MemoryTest, FormatBytes) {

@@ -2,6 +2,7 @@
 // fp16/bf16 conversions against an independent ldexp formula over all 65536 inputs.
 #include "engine/io/dequant.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -140,14 +141,10 @@ TEST(DequantTest, TypeTable) {
   EXPECT_EQ(RowBytes(GgmlType::kF16, 7), 14u);
   EXPECT_THROW(RowBytes(GgmlType::kQ4_0, 33), Error);
   // 2^62 F32 elements are 2^64 bytes: an Error, not a wrapped 0.
-  try {
-    RowBytes(GgmlType::kF32, int64_t{1} << 62);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "bytes of 4611686018427387904 elements of type F32: 4611686018427387904 x 4 "
-              "overflows an unsigned 64-bit integer");
-  }
+  EXPECT_THAT([] { RowBytes(GgmlType::kF32, int64_t{1} << 62); },
+              ::testing::ThrowsMessage<Error>(
+                  "bytes of 4611686018427387904 elements of type F32: 4611686018427387904 x 4 "
+                  "overflows an unsigned 64-bit integer"));
   EXPECT_THROW(BlockSize(static_cast<GgmlType>(1000)), Error);
 
   for (uint32_t id : {0u, 1u, 2u, 3u, 6u, 7u, 8u, 12u, 13u, 14u, 30u}) {

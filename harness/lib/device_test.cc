@@ -2,11 +2,13 @@
 // CUDA backend are one-line errors naming the problem.
 #include "harness/lib/device.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "engine/common/error.h"
+#include "engine/common/testing.h"
 
 namespace starattn::cli {
 namespace {
@@ -22,25 +24,25 @@ po::variables_map Parse(const std::vector<std::string>& args) {
   return vm;
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(DeviceTest, NamesRoundTripAndUnknownNamesAreErrors) {
   for (Device d : {Device::kCpu, Device::kCuda}) EXPECT_EQ(ParseDevice(DeviceName(d)), d);
-  const std::string e = ErrorOf([] { ParseDevice("gpu"); });
-  EXPECT_NE(e.find("unknown --device 'gpu'"), std::string::npos) << e;
-  const std::string t = ErrorOf([] { DeviceFromOptions(Parse({"--compute", "fp8"})); });
-  EXPECT_NE(t.find("unknown --compute 'fp8'"), std::string::npos) << t;
-  const std::string kv = ErrorOf([] { DeviceFromOptions(Parse({"--kv-dtype", "int4"})); });
-  EXPECT_NE(kv.find("unknown --kv-dtype 'int4'"), std::string::npos) << kv;
-  const std::string f16 = ErrorOf([] { DeviceFromOptions(Parse({"--compute", "f16"})); });
-  EXPECT_NE(f16.find("the CPU computes in f32 or bf16"), std::string::npos) << f16;
+  using testing::ThrowsOneLineError;
+  EXPECT_THAT([] { ParseDevice("gpu"); }, ThrowsOneLineError("unknown --device 'gpu'"));
+  EXPECT_THAT(
+      [] {
+        DeviceFromOptions(Parse({"--compute", "fp8"}));
+      },
+      ThrowsOneLineError("unknown --compute 'fp8'"));
+  EXPECT_THAT(
+      [] {
+        DeviceFromOptions(Parse({"--kv-dtype", "int4"}));
+      },
+      ThrowsOneLineError("unknown --kv-dtype 'int4'"));
+  EXPECT_THAT(
+      [] {
+        DeviceFromOptions(Parse({"--compute", "f16"}));
+      },
+      ThrowsOneLineError("the CPU computes in f32 or bf16"));
 }
 
 TEST(DeviceTest, CpuIsTheDefaultAndAlwaysAvailable) {
@@ -51,16 +53,17 @@ TEST(DeviceTest, CpuIsTheDefaultAndAlwaysAvailable) {
 }
 
 TEST(DeviceTest, CudaIsAvailableOrAOneLineErrorSayingWhy) {
-  const std::string e = ErrorOf([] {
-    DeviceFromOptions(Parse({"--device", "cuda", "--compute", "bf16"}));
-  });
+  auto cuda = [] { DeviceFromOptions(Parse({"--device", "cuda", "--compute", "bf16"})); };
   if (!BuildHasCuda()) {
-    EXPECT_NE(e.find("--device cuda: this build has no CUDA support"), std::string::npos) << e;
-  } else if (!e.empty()) {  // a CUDA build on a machine without a usable device
-    EXPECT_EQ(e.rfind("--device cuda: ", 0), 0u) << e;
-    EXPECT_NE(e.find("CUDA"), std::string::npos) << e;
+    EXPECT_THAT(cuda,
+                testing::ThrowsOneLineErrorAt("--device cuda: this build has no CUDA support"));
+    return;
   }
-  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  try {
+    cuda();                 // a CUDA build on a machine with a usable device
+  } catch (const Error&) {  // or without one: a one-line error saying why
+    EXPECT_THAT(cuda, testing::ThrowsOneLineErrorAt("--device cuda: ", "CUDA"));
+  }
 }
 
 }  // namespace

@@ -3,12 +3,14 @@
 // per device, and one-line errors for bad hardware files and impossible scenarios.
 #include "harness/lib/simulate.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
 
 #include "engine/common/error.h"
+#include "engine/common/testing.h"
 #include "harness/lib/simulate_table.h"
 
 namespace starattn::sim {
@@ -205,15 +207,9 @@ TEST(SimulateTest, MemoryPerDevice) {
   EXPECT_GT(big.memory_per_device, 131072.0 * 128256 * 6);
 }
 
+// One line (testing::ThrowsOneLineError) containing `needle`.
 void ExpectOneLineError(const std::function<void()>& fn, const std::string& needle) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error; wanted one containing: " << needle;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  EXPECT_THAT(fn, testing::ThrowsOneLineError(needle));
 }
 
 TEST(SimulateTest, BadHardwareFilesNameTheField) {
