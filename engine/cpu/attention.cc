@@ -65,8 +65,8 @@ void Attention(const float* q, const void* k, const void* v, KvType kv, const At
                const AttnMask& mask, float scale, Compute compute, float* out, float* lse) {
   if (s.n_q == 0) return;
   tile::Operands P = tile::MakeOperands(q, k, v, kv, s, mask, scale, UsesBf16Kernels(s, compute));
-  std::vector<uint16_t> kp_all, vp_all;
-  if (P.bf16_simd) tile::PackKv(&P, &kp_all, &vp_all);
+  tile::PackedKv packed;
+  if (P.bf16_simd) tile::PackKv(&P, &packed);
   const int64_t n_qtiles = (s.n_q + kTq - 1) / kTq;
   // A work item is (kv head, tile of kTq queries, key chunk); its rows are the kTq * G
   // (query, head) pairs sharing that kv head, so one K/V tile feeds a GEMM of kTq * G rows.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/common/error.h"
 #include "engine/cpu/attention_state.h"
 #include "engine/cpu/gemm.h"
 
@@ -305,21 +306,31 @@ Operands MakeOperands(const float* q, const void* k, const void* v, KvType kv, c
   return P;
 }
 
-void PackKv(Operands* P, std::vector<uint16_t>* kp, std::vector<uint16_t>* vp) {
-  kp->resize(P->s.n_kv_heads * P->n_tiles * kTk * P->D);
-  vp->resize(kp->size());
-#pragma omp parallel
+void PackKv(Operands* P, PackedKv* buf, const std::vector<uint8_t>* need) {
+  const int64_t n = P->s.n_kv_heads * P->n_tiles, tile_elems = kTk * P->D;
+  STARATTN_REQUIRE(need == nullptr || static_cast<int64_t>(need->size()) == n,
+                   "PackKv: {} tile flags for {} tiles", need == nullptr ? 0 : need->size(), n);
+  std::vector<int64_t> tiles;
+  tiles.reserve(n);
+  for (int64_t t = 0; t < n; ++t) {
+    if (need == nullptr || (*need)[t] != 0) tiles.push_back(t);
+  }
+  buf->k.reset(new uint16_t[n * tile_elems]);  // uninitialised: only packed tiles are touched
+  buf->v.reset(new uint16_t[n * tile_elems]);
+  const int64_t n_pack = static_cast<int64_t>(tiles.size());
+#pragma omp parallel if (n_pack > 1)
   {
     std::vector<float> tmp(P->D);
     std::vector<uint16_t> row(P->D);
 #pragma omp for schedule(static)
-    for (int64_t t = 0; t < P->s.n_kv_heads * P->n_tiles; ++t) {
+    for (int64_t i = 0; i < n_pack; ++i) {
+      const int64_t t = tiles[i];
       PackTile(*P, t / P->n_tiles, t % P->n_tiles, tmp.data(), row.data(),
-               kp->data() + t * kTk * P->D, vp->data() + t * kTk * P->D);
+               buf->k.get() + t * tile_elems, buf->v.get() + t * tile_elems);
     }
   }
-  P->kp = kp->data();
-  P->vp = vp->data();
+  P->kp = buf->k.get();
+  P->vp = buf->v.get();
 }
 
 Path ChoosePath(const Operands& P, int64_t rows) {

@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "engine/common/attention_shape.h"
@@ -52,9 +53,16 @@ struct Operands {
 Operands MakeOperands(const float* q, const void* k, const void* v, KvType kv, const AttnShape& s,
                       const AttnMask& mask, float scale, bool bf16_simd);
 
-// Packs every key tile of every kv head for the AVX512-BF16 kernels (zeros past n_kv) into the
-// buffers and points P->kp, P->vp at them. Parallel over the calling thread's OpenMP threads.
-void PackKv(Operands* P, std::vector<uint16_t>* kp, std::vector<uint16_t>* vp);
+// Packed K/V of one call. The buffers are not zeroed: PackKv writes every element of the tiles it
+// packs (zeros past n_kv), and the tiles it skips are never read, so their pages are never touched.
+struct PackedKv {
+  std::unique_ptr<uint16_t[]> k, v;
+};
+// Packs the key tiles of every kv head for the AVX512-BF16 kernels (zeros past n_kv) into `buf`
+// and points P->kp, P->vp at them: every tile, or, with `need` ([n_kv_heads * n_tiles], nonzero =
+// packed), only those the call's items read (sparse patterns). Parallel over the calling
+// thread's OpenMP threads.
+void PackKv(Operands* P, PackedKv* buf, const std::vector<uint8_t>* need = nullptr);
 
 // How an item computes: AVX512-BF16 kernels on packed K/V; fp32 dot products per row on K/V
 // read in place (decode-sized items); fp32 Eigen GEMMs (on converted tiles for fp16/bf16 K/V).

@@ -386,8 +386,18 @@ void SparseAttention(const float* q, const void* k, const void* v, KvType kv, co
   }
 
   tile::Operands P = tile::MakeOperands(q, k, v, kv, s, mask, scale, UsesBf16Kernels(s, compute));
-  std::vector<uint16_t> kp_all, vp_all;
-  if (P.bf16_simd) tile::PackKv(&P, &kp_all, &vp_all);
+  tile::PackedKv packed;
+  if (P.bf16_simd) {  // only the key tiles some item reads
+    std::vector<uint8_t> need(s.n_kv_heads * P.n_tiles, 0);
+    for (const Item& it : items) {
+      for (const KeyRun& r : it.runs) {
+        for (int64_t t = r.j0 / tile::kTk; t <= (r.j0 + r.nk - 1) / tile::kTk; ++t) {
+          need[it.kvh * P.n_tiles + t] = 1;
+        }
+      }
+    }
+    tile::PackKv(&P, &packed, &need);
+  }
   const int64_t n_items = items.size();
   const int64_t n_chunks = tile::ChunkCount(n_items, max_keys);
   for (Item& it : items) {
