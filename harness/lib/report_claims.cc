@@ -277,7 +277,13 @@ void AddClaims(ModelReport& m, const Runs& runs, const nlohmann::json& manifest,
   }
   cli::SweepConfig cfg;
   try {
-    cfg = cli::ParseSweepConfigJson(manifest["config"], "manifest.json config");
+    // Relative paths in the config (mask files) are relative to the config file the sweep
+    // read, which the manifest records (relative to where the sweep ran).
+    const std::string source =
+        manifest.contains("config_file") && manifest["config_file"].is_string()
+            ? manifest["config_file"].get<std::string>()
+            : std::string("manifest.json config");
+    cfg = cli::ParseSweepConfigJson(manifest["config"], source);
   } catch (const Error& e) {
     m.claim_notes.push_back(fmt::format(
         "Claims not checked: the manifest's sweep config does not parse ({})", e.what()));

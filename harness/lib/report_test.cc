@@ -662,6 +662,29 @@ TEST_F(ClaimsTest, VerdictsPerLengthOnKnownAnswers) {
   EXPECT_EQ(Summary(Build(wide), 1, "16k").verdict, Verdict::kReproduced);
 }
 
+// A sweep config with a mask file (relative to the config file): the claims parse the manifest's
+// copy of the config with the mask resolved against the config file the manifest records, not
+// against the results directory (tasks/sparse-smollm2.json, whose masks/ sit beside it).
+TEST_F(ClaimsTest, MaskFilesResolveAgainstTheRecordedConfigFile) {
+  const std::string config_file = std::string(STARATTN_SOURCE_DIR) + "/tasks/sparse-smollm2.json";
+  std::ifstream in(config_file);
+  nlohmann::json manifest;
+  manifest["config"] = nlohmann::json::parse(in);
+  manifest["config_file"] = config_file;
+  ModelReport m;
+  AddClaims(m, {}, manifest, {});
+  for (const std::string& note : m.claim_notes) {
+    EXPECT_EQ(note.find("does not parse"), std::string::npos) << note;
+  }
+  manifest["config_file"] = "elsewhere/sparse-smollm2.json";  // the mask is not there
+  ModelReport missing;
+  AddClaims(missing, {}, manifest, {});
+  ASSERT_FALSE(missing.claim_notes.empty());
+  EXPECT_NE(missing.claim_notes[0].find("elsewhere/masks/smollm2-half-dense-streaming.json"),
+            std::string::npos)
+      << missing.claim_notes[0];
+}
+
 TEST_F(ClaimsTest, MarkdownAndCsv) {
   const Report r = Build();
   const std::string md = RenderMarkdown(r);
