@@ -604,6 +604,7 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
   decode.scores = nullptr;
   decode.kv_read = &stats.decode_kv_bytes;
   const Model& m = be.model();
+  int64_t decode_steps = 0;  // forward passes of decoding (a stop at EOS follows one)
   result.generation = DecodeGreedy(
       ArgmaxHost(result.first_logits), m.has_tokenizer() ? &m.tokenizer() : nullptr, opts,
       [&](int32_t token) {
@@ -611,6 +612,7 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
         return token;
       },
       [&](int32_t token, int64_t index) {
+        ++decode_steps;
         const int32_t pos = static_cast<int32_t>(L + Q + index);
         return t.ForwardGreedy(std::span<const int32_t>(&token, 1),
                                std::span<const int32_t>(&pos, 1), decode);
@@ -623,8 +625,7 @@ SampleResult RunSample(Backend& be, Communicator& host, Communicator& data, cons
 
   // What dense attention computes and reads for the same sample: causal scores over the prompt,
   // and every cached row's K/V at each decode step (the step's own token included).
-  const int64_t T = L + Q, steps = std::max<int64_t>(
-                               0, static_cast<int64_t>(result.generation.tokens.size()) - 1);
+  const int64_t T = L + Q, steps = decode_steps;
   result.dense_prefill_scores = c.n_layers * c.n_heads * CausalPairs(0, T);
   const int64_t row_bytes = c.n_kv_heads * c.head_dim * DTypeBytes(be.kv_dtype());
   result.dense_decode_kv_bytes =

@@ -286,6 +286,19 @@ TEST_P(ExactAtPrecisionTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ExactAtPrecisionTest, ::testing::ValuesIn(kPrecisions));
 
+// Dense's own K/V reads equal the dense estimate the records compare every mode with, also when
+// decoding stops at an end-of-generation token (the step that produced it read the cache too;
+// the estimate once counted one step fewer, so dense read 1.02-1.13x "dense").
+TEST(AttentionWorkTest, DenseEqualsTheDenseEstimateWhenStoppingAtEog) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Sample s = NeedleSample(DefaultModel(), 800, 3);
+  const SampleResult r = RunInProcess(Cpu(), DistConfig{}, s.context, s.query, Greedy(64));
+  ASSERT_EQ(r.generation.stop_reason, "eog") << r.generation.text;
+  ASSERT_GT(r.generation.tokens.size(), 1u);
+  EXPECT_EQ(r.hosts[0].decode_kv_bytes, r.dense_decode_kv_bytes);
+  EXPECT_EQ(r.hosts[0].prefill_scores, r.dense_prefill_scores);
+}
+
 TEST(StarTest, HostsShareTheContextAndOnlyTheQueryHostGrows) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Model& m = DefaultModel();
