@@ -2,12 +2,12 @@
 #include <cmath>
 
 #include "engine/cuda/attention_decode.cuh"
+#include "engine/cuda/convert.cuh"
 #include "engine/cuda/mma.cuh"
 
 namespace starattn::cuda {
 namespace {
 
-using detail::FromF32;
 using detail::Unpack8;
 
 constexpr int kMaxGroup = 8;  // query heads per CTA; larger GQA groups use more head chunks
@@ -196,7 +196,7 @@ __global__ void __launch_bounds__(D)
     if (x > -INFINITY && x < INFINITY) mx = fmaxf(mx, x);
   }
   if (mx == -INFINITY) {
-    out[r * D + d] = FromF32<T>(0.f);
+    out[r * D + d] = FromFloat<T>(0.f);
     if (d == 0 && lse != nullptr) lse[r] = -INFINITY;
     return;
   }
@@ -210,7 +210,7 @@ __global__ void __launch_bounds__(D)
       acc += w * part_out[(s * rows + r) * D + d];
     }
   }
-  out[r * D + d] = FromF32<T>(acc / wsum);
+  out[r * D + d] = FromFloat<T>(acc / wsum);
   if (d == 0 && lse != nullptr) lse[r] = mx + logf(wsum);
 }
 

@@ -8,21 +8,9 @@
 
 #include <cstdint>
 
+#include "engine/cuda/convert.cuh"
+
 namespace starattn::cuda::detail {
-
-__device__ __forceinline__ float ToF32(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ float ToF32(__half x) { return __half2float(x); }
-
-template <typename T>
-__device__ __forceinline__ T FromF32(float x);
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromF32<__nv_bfloat16>(float x) {
-  return __float2bfloat16(x);
-}
-template <>
-__device__ __forceinline__ __half FromF32<__half>(float x) {
-  return __float2half(x);
-}
 
 // Two floats -> one 32-bit register of two 16-bit values; `lo` in the low half (the lower
 // column index in an mma fragment).
@@ -44,7 +32,7 @@ template <typename T>
 __device__ __forceinline__ void Unpack8(const uint4& u, float (&f)[8]) {
   const T* p = reinterpret_cast<const T*>(&u);
 #pragma unroll
-  for (int i = 0; i < 8; ++i) f[i] = ToF32(p[i]);
+  for (int i = 0; i < 8; ++i) f[i] = ToFloat(p[i]);
 }
 
 __device__ __forceinline__ uint32_t SmemAddr(const void* p) {
