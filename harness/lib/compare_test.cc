@@ -176,8 +176,8 @@ TEST(CompareTest, DifferentProfilesAreWarned) {
             std::string::npos)
       << text;
   const auto j = CompareJson(r, {}, "a", "b");
-  EXPECT_EQ(j["profiles"]["candidate"]["babilong"], nlohmann::json({"reference"}));
-  EXPECT_EQ(j["prompts"]["candidate"]["babilong"], nlohmann::json({"16729bf81ae8"}));
+  EXPECT_EQ(j["profiles"]["candidate"]["babilong"], nlohmann::ordered_json({"reference"}));
+  EXPECT_EQ(j["prompts"]["candidate"]["babilong"], nlohmann::ordered_json({"16729bf81ae8"}));
   EXPECT_EQ(j["warnings"].size(), 1u);
   fs::remove_all(dir);
 }

@@ -552,7 +552,8 @@ TEST_F(ReportTest, AveragesSayHowTheyResample) {
             std::string::npos)
       << RenderMarkdown(tasks);
   o.min_tasks = 5;
-  const DeltaCell& few = DeltaOf(BuildReport(*tree_, {}, {}, o), kRulerAverage, "2k", kStar);
+  const Report few_tasks = BuildReport(*tree_, {}, {}, o);  // outlives the reference below
+  const DeltaCell& few = DeltaOf(few_tasks, kRulerAverage, "2k", kStar);
   EXPECT_FALSE(few.has_interval);
   EXPECT_EQ(few.too_few, "2 tasks < 5");
   o.average_resampling = stats::Resampling::kBoth;
