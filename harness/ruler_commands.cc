@@ -9,6 +9,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/files.h"
+#include "engine/common/parse.h"
 #include "harness/cli.h"
 #include "harness/lib/datagen.h"
 #include "harness/lib/jsonl.h"
@@ -22,25 +23,6 @@ namespace fs = std::filesystem;
 namespace starattn::cli {
 namespace {
 
-// "4096", "4k", "128K" -> tokens.
-int64_t ParseLength(const std::string& s) {
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    Fail("--lengths: '{}' is not a length", s);
-  }
-  const std::string rest = s.substr(used);
-  if (rest == "k" || rest == "K") {
-    v *= 1024;
-  } else if (!rest.empty()) {
-    Fail("--lengths: '{}' is not a length", s);
-  }
-  if (v <= 0) Fail("--lengths: '{}' must be positive", s);
-  return v;
-}
-
 int RunGenerateRuler(const std::vector<std::string>& args) {
   po::options_description desc("generate-ruler options");
   desc.add_options()("model,m", po::value<std::string>(),
@@ -49,8 +31,9 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
       "tasks", po::value<std::vector<std::string>>()->multitoken()->default_value({"all"}, "all"),
       "tasks (space or comma separated), or all")(
       "lengths", po::value<std::vector<std::string>>()->multitoken()->required(),
-      "length limits in tokens (input + tokens to generate), e.g. 4096 8192 or 4k 8k")(
-      "samples", po::value<int64_t>()->default_value(500), "samples per task and length")(
+      "length limits in tokens (input + tokens to generate): 4096 8192, or 4k 8k with k = 1024 "
+      "tokens as in RULER (M = 1024 x 1024)")("samples", po::value<int64_t>()->default_value(500),
+                                              "samples per task and length")(
       "seed", po::value<uint64_t>()->default_value(42), "random seed")(
       "template", po::value<std::string>()->default_value("auto"),
       "model template: chat (the model's chat template), base (none), auto (chat if the model has "
@@ -92,7 +75,7 @@ int RunGenerateRuler(const std::vector<std::string>& args) {
   o.tokenizer = vm[vm.count("model") ? "model" : "tokenizer"].as<std::string>();
   o.tasks = SplitList(vm["tasks"].as<std::vector<std::string>>());
   for (const std::string& l : SplitList(vm["lengths"].as<std::vector<std::string>>())) {
-    o.lengths.push_back(ParseLength(l));
+    o.lengths.push_back(starattn::ParseLength(l, "--lengths", LengthRule::kRuler));
   }
   o.samples = vm["samples"].as<int64_t>();
   o.seed = vm["seed"].as<uint64_t>();

@@ -80,7 +80,11 @@ int RunSweep(const std::vector<std::string>& args) {
   if (vm.count("help")) {
     std::cout << "usage: starattn sweep tasks/<name>.json [--out DIR]\n"
                  "       mpirun -np H starattn sweep tasks/<name>.json [--out DIR]\n\n"
-              << desc << "\n";
+              << desc
+              << "\nLengths in a config are token counts (4096) or carry each benchmark's suffix "
+                 "rule:\n  ruler:    4k = 4 x 1024 = 4096 tokens, 1M = 1024 x 1024 (RULER's "
+                 "4096 ... 131072)\n  babilong: 4k = 4 x 1000 = 4000 tokens, 1M = 1,000,000 "
+                 "(BABILong's split names)\n";
     return 0;
   }
   po::notify(vm);

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+
+#include "engine/common/error.h"
+#include "engine/common/parse.h"
 
 namespace starattn {
 
@@ -24,8 +28,16 @@ CpuInfo ReadCpuInfo() {
     } else if (info.logical_cpus == 1) {  // the first processor's description
       if (key == "vendor_id") info.vendor = value;
       if (key == "model name") info.model_name = value;
-      if (key == "cpu family") info.family = std::atoi(value.c_str());
-      if (key == "model") info.model = std::atoi(value.c_str());
+      // A kernel that writes something else here leaves 0 (unknown): this only labels output.
+      auto number = [&](int* out) {
+        try {
+          *out = static_cast<int>(ParseInt(value, key, 0, std::numeric_limits<int>::max()));
+        } catch (const Error&) {
+          *out = 0;
+        }
+      };
+      if (key == "cpu family") number(&info.family);
+      if (key == "model") number(&info.model);
       if (key == "flags") {
         std::istringstream words(value);
         for (std::string w; words >> w;) flags.insert(w);

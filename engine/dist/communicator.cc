@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 
 namespace starattn {
 
@@ -19,7 +21,10 @@ NodeRank LocalRank(const Communicator& world) {
                       std::pair{"MPI_LOCALRANKID", "MPI_LOCALNRANKS"}}) {
     const char* rv = std::getenv(r);
     const char* nv = std::getenv(n);
-    if (rv != nullptr && nv != nullptr) return {std::atoi(rv), std::atoi(nv)};
+    if (rv != nullptr && nv != nullptr) {
+      const int n_local = static_cast<int>(ParseInt(nv, n, 1, std::numeric_limits<int>::max()));
+      return {static_cast<int>(ParseInt(rv, r, 0, n_local - 1)), n_local};
+    }
   }
   return {world.rank(), world.size()};
 }

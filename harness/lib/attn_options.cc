@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 
 namespace po = boost::program_options;
 
@@ -185,20 +186,23 @@ SparseSettings SparseSettingsFromJson(const nlohmann::json& a, const std::string
   SparseSettings s;
   auto get_int = [&](const char* key, int64_t* out) {
     if (!a.contains(key)) return;
-    if (!a[key].is_number_integer())
-      Fail("{}.{} must be an integer, got {}", where, key, a[key].dump());
-    *out = a[key].get<int64_t>();
+    if (!a[key].is_number_integer()) {
+      Fail("{}.{} must be an integer, got {}", where, key, JsonSnippet(a[key]));
+    }
+    *out = JsonInt(a[key], where + "." + key);
     s.given.push_back(key);
   };
   auto get_double = [&](const char* key, double* out) {
     if (!a.contains(key)) return;
-    if (!a[key].is_number()) Fail("{}.{} must be a number, got {}", where, key, a[key].dump());
+    if (!a[key].is_number())
+      Fail("{}.{} must be a number, got {}", where, key, JsonSnippet(a[key]));
     *out = a[key].get<double>();
     s.given.push_back(key);
   };
   auto get_string = [&](const char* key, std::string* out) {
     if (!a.contains(key)) return;
-    if (!a[key].is_string()) Fail("{}.{} must be a string, got {}", where, key, a[key].dump());
+    if (!a[key].is_string())
+      Fail("{}.{} must be a string, got {}", where, key, JsonSnippet(a[key]));
     *out = a[key].get<std::string>();
     s.given.push_back(key);
   };

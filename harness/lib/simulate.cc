@@ -7,6 +7,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "engine/common/parse.h"
 
 namespace starattn::sim {
 namespace {
@@ -464,13 +465,7 @@ Hardware ParseHardware(const nlohmann::json& j, const std::string& source) {
 }
 
 Hardware ReadHardwareFile(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ReadFileToString(path));
-  } catch (const nlohmann::json::exception& e) {
-    Fail("{}: invalid JSON: {}", path, e.what());
-  }
-  return ParseHardware(j, path);
+  return ParseHardware(ParseJson(ReadFileToString(path), path), path);
 }
 
 std::string_view MethodName(Method m) {

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 
 namespace starattn::sim {
 namespace {
@@ -84,21 +85,8 @@ std::string SizeSpec::Text() const {
 }
 
 int64_t ParseTokens(const std::string& text, const std::string& option) {
-  std::string digits = text;
-  int64_t scale = 1;
-  if (!digits.empty() && (digits.back() == 'k' || digits.back() == 'K')) {
-    scale = 1024;
-    digits.pop_back();
-  } else if (!digits.empty() && (digits.back() == 'm' || digits.back() == 'M')) {
-    scale = 1024 * 1024;
-    digits.pop_back();
-  }
-  if (!AllDigits(digits)) {
-    Fail("{} '{}': expected a token count (16384, 16k, 1M)", option, text);
-  }
-  const int64_t n = std::stoll(digits) * scale;
-  if (n <= 0) Fail("{} '{}': must be positive", option, text);
-  return n;
+  // RULER's rule (16k = 16384 tokens), as the paper's tables count.
+  return ParseLength(text, option, LengthRule::kRuler);
 }
 
 SizeSpec ParseSize(const std::string& text, const std::string& option, bool allow_block) {
@@ -108,11 +96,7 @@ SizeSpec ParseSize(const std::string& text, const std::string& option, bool allo
     return s;
   }
   if (text.size() > 2 && (text[0] == 'L' || text[0] == 'l') && text[1] == '/') {
-    const std::string k = text.substr(2);
-    if (!AllDigits(k) || std::stoll(k) < 1) {
-      Fail("{} '{}': expected L/k with a positive whole k", option, text);
-    }
-    s.div = std::stoll(k);
+    s.div = ParseInt(text.substr(2), option + " (L/k)", 1);
     return s;
   }
   if (allow_block && text == "0") return s;  // no anchor

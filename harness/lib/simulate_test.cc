@@ -274,14 +274,20 @@ TEST(SimulateTableTest, SizesAndLengths) {
   EXPECT_EQ(ParseTokens("16k", "--lengths"), 16384);
   EXPECT_EQ(ParseTokens("1M", "--lengths"), 1048576);
   EXPECT_EQ(ParseTokens("8190", "--lengths"), 8190);
-  ExpectOneLineError([] { ParseTokens("16q", "--lengths"); }, "--lengths '16q'");
-  ExpectOneLineError([] { ParseTokens("0", "--lengths"); }, "must be positive");
+  ExpectOneLineError([] { ParseTokens("16q", "--lengths"); }, "--lengths: '16q' is not a length");
+  ExpectOneLineError([] { ParseTokens("0", "--lengths"); }, "--lengths: 0 is out of range [1,");
+  ExpectOneLineError([] { ParseTokens("99999999999999999k", "--lengths"); },
+                     "--lengths: 99999999999999999k is out of range");
   EXPECT_EQ(ParseSize("L/4", "--block", false).At(16384, 0), 4096);
   EXPECT_EQ(ParseSize("32k", "--block", false).At(1048576, 0), 32768);
   EXPECT_EQ(ParseSize("block", "--anchor", true).At(16384, 4096), 4096);
   EXPECT_EQ(ParseSize("0", "--anchor", true).At(16384, 4096), 0);
-  ExpectOneLineError([] { ParseSize("block", "--block", false); }, "--block 'block'");
-  ExpectOneLineError([] { ParseSize("L/0", "--block", false); }, "--block 'L/0'");
+  ExpectOneLineError([] { ParseSize("block", "--block", false); },
+                     "--block: 'block' is not a length");
+  ExpectOneLineError([] { ParseSize("L/0", "--block", false); },
+                     "--block (L/k): 0 must be positive");
+  ExpectOneLineError([] { ParseSize("L/99999999999999999999", "--block", false); },
+                     "--block (L/k): 99999999999999999999 is out of range");
 }
 
 TEST(SimulateTableTest, RequestRendersEveryMethodAndEchoesInputs) {

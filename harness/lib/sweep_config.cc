@@ -9,6 +9,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/mapped_file.h"
+#include "engine/common/parse.h"
 #include "harness/lib/attn_options.h"
 #include "harness/lib/profiles.h"
 
@@ -21,22 +22,20 @@ bool IsNumber(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// "L/4" -> 4; a positive integer -> its value via *tokens.
+// "L/4" -> 4 via *div; a positive integer -> its value via *tokens.
 void ParseSize(const nlohmann::json& v, const std::string& where, int64_t* tokens, int64_t* div) {
-  if (v.is_number_integer()) {
-    *tokens = v.get<int64_t>();
-    if (*tokens <= 0) Fail("{}: must be positive, got {}", where, *tokens);
+  if (v.is_number()) {
+    *tokens = JsonInt(v, where, 1);
     return;
   }
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
-    if (s.size() > 2 && s.rfind("L/", 0) == 0 && IsNumber(s.substr(2))) {
-      *div = std::stoll(s.substr(2));
-      if (*div <= 0) Fail("{}: 'L/{}' must divide by a positive number", where, *div);
+    if (s.size() > 2 && s.rfind("L/", 0) == 0) {
+      *div = ParseInt(s.substr(2), where + " (L/k)", 1);
       return;
     }
   }
-  Fail("{}: expected a token count or \"L/k\", got {}", where, v.dump());
+  Fail("{}: expected a token count or \"L/k\", got {}", where, JsonSnippet(v));
 }
 
 }  // namespace
@@ -55,18 +54,13 @@ DistConfig SweepAttention::At(int64_t length_tokens) const {
 }
 
 int64_t LengthTokens(const std::string& benchmark, const std::string& length) {
-  if (IsNumber(length)) return std::stoll(length);
-  if (length.size() > 1 && (length.back() == 'k' || length.back() == 'K') &&
-      IsNumber(length.substr(0, length.size() - 1))) {
-    const int64_t k = std::stoll(length.substr(0, length.size() - 1));
-    return benchmark == "babilong" ? k * 1000 : k * 1024;
-  }
-  Fail("'{}' is not a length (e.g. 4096 or 4k)", length);
+  return ParseLength(length, "length",
+                     benchmark == "babilong" ? LengthRule::kBabilong : LengthRule::kRuler);
 }
 
 std::string LengthLabel(const std::string& length) {
   if (IsNumber(length)) {
-    const int64_t n = std::stoll(length);
+    const int64_t n = ParseInt(length, "length", 1);
     return n % 1024 == 0 ? std::to_string(n / 1024) + "k" : length;
   }
   std::string s = length;
@@ -83,6 +77,19 @@ std::string NonEmptyString(const nlohmann::json& o, const char* key, const std::
     Fail("{}: {}'{}' must be a non-empty string", src, where, key);
   }
   return o[key].get<std::string>();
+}
+
+// o[key] as a label that names one directory of the results tree (OUT/<model>/<attention>/...):
+// non-empty, not "." or "..", no '/' or NUL.
+std::string DirLabel(const nlohmann::json& o, const char* key, const std::string& src,
+                     const std::string& where) {
+  const std::string label = NonEmptyString(o, key, src, where);
+  if (label == "." || label == ".." ||
+      label.find_first_of(std::string("/\0", 2)) != std::string::npos) {
+    Fail("{}: {}'{}' must name one directory (no '/', not '.' or '..'), got '{}'", src, where, key,
+         Printable(label, 40));
+  }
+  return label;
 }
 
 void RejectUnknownKeys(const nlohmann::json& o, const std::set<std::string>& known,
@@ -102,7 +109,7 @@ std::vector<SweepModel> ParseModels(const nlohmann::json& j, const std::string& 
     const auto& m = j["models"][i];
     const std::string where = "models[" + std::to_string(i) + "].";
     if (!m.is_object()) Fail("{}: models[{}] must be an object", src, i);
-    SweepModel sm{NonEmptyString(m, "label", src, where), NonEmptyString(m, "path", src, where)};
+    SweepModel sm{DirLabel(m, "label", src, where), NonEmptyString(m, "path", src, where)};
     if (!labels.insert(sm.label).second) Fail("{}: duplicate model label '{}'", src, sm.label);
     models.push_back(sm);
   }
@@ -156,15 +163,17 @@ SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
     if (k == "tasks") {
       if (!v.is_array() || v.empty()) Fail("{}: {}.tasks must be a non-empty list", src, bench);
       for (const auto& t : v) {
-        if (!t.is_string()) Fail("{}: {}.tasks: {} is not a string", src, bench, t.dump());
+        if (!t.is_string()) Fail("{}: {}.tasks: {} is not a string", src, bench, JsonSnippet(t));
         sb.tasks.push_back(t.get<std::string>());
       }
     } else if (k == "lengths") {
       if (!v.is_array() || v.empty()) Fail("{}: {}.lengths must be a non-empty list", src, bench);
       for (const auto& l : v) {
-        const std::string s = l.is_number_integer() ? std::to_string(l.get<int64_t>())
-                              : l.is_string()       ? l.get<std::string>()
-                                                    : std::string("?");
+        if (!l.is_number_integer() && !l.is_string()) {
+          Fail("{}: {}.lengths: {} is not a length (a token count like 4096, or \"4k\")", src,
+               bench, JsonSnippet(l));
+        }
+        const std::string s = l.is_string() ? l.get<std::string>() : l.dump();
         int64_t tokens = 0;
         try {
           tokens = LengthTokens(bench, s);
@@ -190,24 +199,30 @@ SweepBenchmark ParseBenchmark(const nlohmann::json& b, const std::string& bench,
   return sb;
 }
 
+// Hosts of one attention entry: more than any cluster (a count that would not fit an int).
+constexpr int64_t kMaxSweepHosts = 1 << 20;
+
 // samples, seed, template, tokens_to_generate.
 void ParseRunSettings(const nlohmann::json& j, const std::string& src, SweepConfig& c) {
-  if (!j.contains("samples") || !j["samples"].is_number_integer() ||
-      j["samples"].get<int64_t>() <= 0) {
-    Fail("{}: 'samples' must be a positive integer", src);
-  }
-  c.samples = j["samples"].get<int64_t>();
+  // A positive integer up to `max`, else one error naming the key and the value.
+  auto positive = [&](const nlohmann::json& v, const char* key, int64_t max) {
+    try {
+      return JsonInt(v, key, 1, max);
+    } catch (const Error&) {
+      Fail("{}: '{}' must be a positive integer (at most {}), got {}", src, key, max,
+           JsonSnippet(v));
+    }
+  };
+  if (!j.contains("samples")) Fail("{}: 'samples' must be a positive integer", src);
+  c.samples = positive(j["samples"], "samples", int64_t{1} << 40);
   if (j.contains("seed")) {
     if (!j["seed"].is_number_unsigned()) Fail("{}: 'seed' must be a non-negative integer", src);
     c.seed = j["seed"].get<uint64_t>();
   }
   if (j.contains("template")) c.chat_template = NonEmptyString(j, "template", src, "");
   if (j.contains("tokens_to_generate") && !j["tokens_to_generate"].is_null()) {
-    const auto& t = j["tokens_to_generate"];
-    if (!t.is_number_integer() || t.get<int64_t>() <= 0) {
-      Fail("{}: 'tokens_to_generate' must be a positive integer", src);
-    }
-    c.tokens_to_generate = t.get<int64_t>();
+    c.tokens_to_generate =
+        positive(j["tokens_to_generate"], "tokens_to_generate", int64_t{1} << 20);
   }
 }
 
@@ -219,10 +234,7 @@ SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
   keys.insert(kSparseJsonKeys.begin(), kSparseJsonKeys.end());
   RejectUnknownKeys(a, keys, src, where + ": ");
   SweepAttention sa;
-  sa.label = NonEmptyString(a, "label", src, where + ".");
-  if (sa.label.find('/') != std::string::npos) {
-    Fail("{}: {}.label must not contain '/'", src, where);
-  }
+  sa.label = DirLabel(a, "label", src, where + ".");
   try {
     sa.mode = ParseAttnMode(NonEmptyString(a, "mode", src, where + "."));
     if (a.contains("anchor_positions")) {
@@ -236,10 +248,12 @@ SweepAttention ParseAttention(const nlohmann::json& a, const std::string& src,
     Fail("{}: {}: {}", src, where, e.what());
   }
   if (a.contains("hosts")) {
-    if (!a["hosts"].is_number_integer() || a["hosts"].get<int64_t>() < 1) {
-      Fail("{}: {}.hosts must be a positive integer", src, where);
+    try {
+      sa.hosts = static_cast<int>(JsonInt(a["hosts"], "hosts", 1, kMaxSweepHosts));
+    } catch (const Error&) {
+      Fail("{}: {}.hosts must be a positive integer (at most {}), got {}", src, where,
+           kMaxSweepHosts, JsonSnippet(a["hosts"]));
     }
-    sa.hosts = a["hosts"].get<int>();
   }
   if (sa.mode == AttnMode::kDense && sa.hosts != 1) {
     Fail("{}: {}: dense attention runs on one host, got hosts {}", src, where, sa.hosts);
@@ -277,8 +291,7 @@ SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src
   SweepConfig c;
   c.source = src;
   c.raw = j;
-  c.name = NonEmptyString(j, "name", src, "");
-  if (c.name.find('/') != std::string::npos) Fail("{}: 'name' must not contain '/'", src);
+  c.name = DirLabel(j, "name", src, "");
   c.models = ParseModels(j, src);
   for (const char* bench : {"ruler", "babilong"}) {
     if (j.contains(bench)) c.benchmarks.push_back(ParseBenchmark(j[bench], bench, src));
@@ -300,13 +313,7 @@ SweepConfig ParseSweepConfigJson(const nlohmann::json& j, const std::string& src
 }
 
 SweepConfig ParseSweepConfig(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(ReadFileToString(path));
-  } catch (const nlohmann::json::exception& e) {
-    Fail("{}: invalid JSON: {}", path, e.what());
-  }
-  return ParseSweepConfigJson(j, path);
+  return ParseSweepConfigJson(ParseJson(ReadFileToString(path), path), path);
 }
 
 }  // namespace starattn::cli

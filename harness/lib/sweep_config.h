@@ -20,7 +20,9 @@ struct SweepModel {
 struct SweepBenchmark {
   std::string name;  // "ruler" or "babilong"
   std::vector<std::string> tasks;
-  std::vector<std::string> lengths;  // as the generator takes them ("4096", "4k")
+  // As the generator takes them: a token count ("4096"), or a suffix by the benchmark's rule
+  // (engine/common/parse.h LengthRule): ruler "4k" = 4096 tokens, babilong "4k" = 4000.
+  std::vector<std::string> lengths;
   // Data options passed to the generator (e.g. "essays", "books", "wordlists", "babi").
   std::vector<std::pair<std::string, std::string>> data;
   // The benchmark's profile ("ruler" / "star-attention", "project" / "reference") and the

@@ -77,7 +77,19 @@ TEST(SweepConfigTest, ValidationErrors) {
               "dense attention runs on one host");
   ExpectError(with([](auto& j) { j["attention"][1].erase("block"); }), "star needs 'block'");
   ExpectError(with([](auto& j) { j["attention"][1]["block"] = "L/0"; }),
-              "must divide by a positive number");
+              "block (L/k): 0 must be positive");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = "L/99999999999999999999"; }),
+              "block (L/k): 99999999999999999999 is out of range");
+  ExpectError(with([](auto& j) { j["attention"][1]["block"] = 18446744073709551615u; }),
+              "18446744073709551615 is out of range");
+  ExpectError(with([](auto& j) { j["ruler"]["lengths"] = {"9999999999999999k"}; }),
+              "9999999999999999k is out of range");
+  ExpectError(with([](auto& j) { j["ruler"]["lengths"] = {4096.5}; }), "4096.5 is not a length");
+  // Labels name directories of the results tree: one component each.
+  ExpectError(with([](auto& j) { j["models"][0]["label"] = ".."; }),
+              "models[0].'label' must name one directory (no '/', not '.' or '..'), got '..'");
+  ExpectError(with([](auto& j) { j["attention"][0]["label"] = "a/b"; }), "must name one directory");
+  ExpectError(with([](auto& j) { j["name"] = "."; }), "'name' must name one directory");
   ExpectError(with([](auto& j) { j["attention"][1]["block"] = "half"; }),
               "expected a token count or \"L/k\"");
   ExpectError(with([](auto& j) { j["attention"][2]["block"] = 64; }), "apply to star only");

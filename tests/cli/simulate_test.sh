@@ -41,7 +41,7 @@ expect_error "field 'link_bandwidth': missing" --hardware "$tmp/missing.json" --
 expect_error "field 'peak_flops': must be positive" --hardware "$tmp/negative.json" --model llama-3.1-8b --lengths 16k
 expect_error "block size 8192 does not fit the 4096-token context" --hardware "$hw" --model llama-3.1-8b --lengths 4k --block 8k
 expect_error "--model 'llama-9'" --hardware "$hw" --model llama-9 --lengths 4k
-expect_error "--lengths '16q'" --hardware "$hw" --model llama-3.1-8b --lengths 16q
+expect_error "--lengths: '16q' is not a length" --hardware "$hw" --model llama-3.1-8b --lengths 16q
 expect_error "--hosts must be positive" --hardware "$hw" --model llama-3.1-8b --lengths 16k --hosts 0
 expect_error "hardware" --model llama-3.1-8b --lengths 16k
 echo "all simulate checks passed"
