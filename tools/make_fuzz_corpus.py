@@ -10,6 +10,7 @@ tests/fuzz/fuzz_util.h SplitParts reads them:
   safetensors_fuzz:     config.json \\0 model.safetensors (empty config: none)
   tokenizer_json_fuzz:  tokenizer.json \\0 tokenizer_config.json \\0 text
   tokenizer_roundtrip_fuzz, gguf_fuzz: the raw bytes
+  records_fuzz, run_inputs_fuzz, sweep_config_fuzz: the file's bytes
 
 usage: tools/make_fuzz_corpus.py [--root DIR]
 """
@@ -372,6 +373,50 @@ def main():
             write(d, hashlib.sha1(data).hexdigest()[:16], data)
             kept += 1
     write(d, "invalid_utf8", b"ab\xff\xfe c\xc3 \xe2\x96 x\xf0\x9f\x98")
+
+    # records_fuzz: prediction files (the report fixtures' first lines), torn and unterminated
+    # last lines, BABILong records with a match mode
+    d = os.path.join(corpus, "records_fuzz")
+    for run in ["dense/4k", "star-h2-b4/2k", "ring-h2/4k"]:
+        with open(os.path.join(fixtures, "report", "results", "m", run, "pred.jsonl"), "rb") as f:
+            lines = f.read().splitlines(keepends=True)[:3]
+        name = run.replace("/", "_")
+        write(d, name, b"".join(lines))
+        write(d, name + "_torn", b"".join(lines) + lines[0][: len(lines[0]) // 2])
+        write(d, name + "_unterminated", b"".join(lines).rstrip(b"\n"))
+    babilong = [{"sample_key": "qa1/%d" % i, "task": "qa1", "index": i, "length_name": "4k",
+                 "outputs": ["kitchen"], "question": "Where is John?", "pred": p, **extra}
+                for i, (p, extra) in enumerate([("The kitchen.", {}), ("kitchen", {"match": "prefix"}),
+                                                ("hallway", {"match": "substring"})])]
+    write(d, "babilong", b"".join(json.dumps(r).encode() + b"\n" for r in babilong))
+
+    # run_inputs_fuzz: task samples (the BABILong fixture's lines with their context cut, RULER-
+    # style lines with "output", without index, with tokens_to_generate)
+    d = os.path.join(corpus, "run_inputs_fuzz")
+    with open(os.path.join(root, "tasks", "babilong-fixture", "qa1_2k.jsonl"), encoding="utf-8") as f:
+        samples = [json.loads(line) for line in f][:3]
+    for s in samples:
+        for k in ["input_context", "input"]:
+            s[k] = s[k][:160]
+    write(d, "babilong_qa1", b"".join(json.dumps(s).encode() + b"\n" for s in samples))
+    ruler = [{"index": 0, "task": "niah_single_1", "input_context": "The magic number is 42. ",
+              "input_query": "What is the magic number?", "outputs": ["42"], "length": 12,
+              "length_limit": 4096, "tokens_to_generate": 32},
+             {"task": "vt", "input_context": "VAR A = 1", "input_query": "Which?", "output": "A"},
+             {"index": 7, "input_context": "", "input_query": "q", "outputs": "x"}]
+    write(d, "ruler", b"".join(json.dumps(s).encode() + b"\n" for s in ruler))
+
+    # sweep_config_fuzz: the committed sweep configs (a mask file as masks/mix.json, which the
+    # target provides)
+    d = os.path.join(corpus, "sweep_config_fuzz")
+    for name in sorted(os.listdir(os.path.join(root, "tasks"))):
+        if name.endswith(".json"):
+            with open(os.path.join(root, "tasks", name), encoding="utf-8") as f:
+                cfg = json.load(f)
+            for a in cfg.get("attention", []):
+                if "mask_file" in a:
+                    a["mask_file"] = "masks/mix.json"
+            write(d, name[:-5], json.dumps(cfg, indent=1).encode())
 
     for t in sorted(os.listdir(corpus)):
         files = os.listdir(os.path.join(corpus, t))

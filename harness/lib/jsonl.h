@@ -11,10 +11,14 @@
 
 namespace starattn::cli {
 
-// Calls fn(value, 1-based line number) for each non-blank line. A line that is not JSON is an
-// Error naming the file and line, except a torn last line (no trailing newline, not parseable: a
-// write cut by a kill) when allow_torn_last is true, which is skipped; returns whether one was.
-// A last line without its newline that parses is passed on like any other.
+// How deep a JSON line (a task sample, a prediction record) may nest: records nest 4 levels.
+inline constexpr int kMaxRecordDepth = 64;
+
+// Calls fn(value, 1-based line number) for each non-blank line. A line that is not JSON, or that
+// nests deeper than kMaxRecordDepth, is an Error naming the file and line, except a torn last line
+// (no trailing newline, not parseable: a write cut by a kill) when allow_torn_last is true, which
+// is skipped; returns whether one was. A last line without its newline that parses is passed on
+// like any other.
 bool ForEachJsonLine(const std::string& path, bool allow_torn_last,
                      const std::function<void(nlohmann::json, int64_t)>& fn);
 

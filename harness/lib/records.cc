@@ -12,6 +12,7 @@
 
 #include "babilong/babi.h"
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 #include "harness/lib/jsonl.h"
 #include "harness/lib/report_data.h"
 
@@ -42,12 +43,12 @@ Record ParseRecord(nlohmann::json j, int64_t line, const std::string& where,
     r.references = refs.get<std::vector<std::string>>();
   } else {
     Fail("{}: \"{}\" must be a string or a non-empty list of strings, got {}", where, ref_key,
-         Printable(refs.dump()));
+         JsonSnippet(refs));
   }
 
   if (const auto task = j.find("task"); task != j.end() && !task->is_null()) {
     if (!task->is_string() || task->get<std::string>().empty()) {
-      Fail("{}: \"task\" must be a non-empty string, got {}", where, Printable(task->dump()));
+      Fail("{}: \"task\" must be a non-empty string, got {}", where, JsonSnippet(*task));
     }
     r.task = task->get<std::string>();
   } else if (!opts.default_task.empty()) {
@@ -120,11 +121,10 @@ void RepairLastLine(const std::string& path) {
     }
   }
   const std::string last = ReadTail(path, start);
-  bool complete = false;
-  try {
-    complete = nlohmann::json::parse(last).is_object();
-  } catch (const nlohmann::json::exception&) {
-  }
+  // Complete: a JSON object (checked without building it; the reader then applies its limits).
+  const size_t first = last.find_first_not_of(" \t\r");
+  const bool complete =
+      first != std::string::npos && last[first] == '{' && nlohmann::json::accept(last);
   if (complete) {
     std::ofstream(path, std::ios::binary | std::ios::app) << '\n';
   } else {
@@ -196,7 +196,7 @@ std::optional<babilong::MatchMode> MatchOf(const nlohmann::json& record, const s
   const auto it = record.find("match");
   if (it == record.end()) return std::nullopt;
   try {
-    if (!it->is_string()) Fail("\"match\" must be a string, got {}", it->dump());
+    if (!it->is_string()) Fail("\"match\" must be a string, got {}", JsonSnippet(*it));
     return babilong::ParseMatchMode(it->get<std::string>());
   } catch (const Error& e) {
     Fail("{}: {}", where, e.what());

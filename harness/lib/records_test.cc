@@ -88,7 +88,7 @@ TEST_F(RecordsTest, DropInputsKeepsTheQuery) {
 
 TEST_F(RecordsTest, BadRecordsNameFileLineAndField) {
   const struct {
-    const char* text;
+    std::string text;
     const char* error;
   } cases[] = {
       {R"({"outputs": ["1"], "task": "vt"})", "a.jsonl:1: no string field \"pred\""},
@@ -99,10 +99,15 @@ TEST_F(RecordsTest, BadRecordsNameFileLineAndField) {
       {R"({"pred": "x", "outputs": ["1"], "task": 3})", "\"task\" must be a non-empty string"},
       {R"([1, 2])", "a.jsonl:1: not a JSON object"},
       {"not json", "a.jsonl:1: invalid JSON"},
+      // Deeper than any record nests: the writers' dump() would recurse once per level.
+      {R"({"pred": "x", "outputs": ["1"], "task": "vt", "deep": )" + std::string(100000, '[') +
+           std::string(100000, ']') + "}",
+       "a.jsonl:1: JSON nested deeper than 64 levels"},
   };
   for (const auto& c : cases) {
-    const std::string path = Write("a.jsonl", std::string(c.text) + "\n");
-    EXPECT_THAT([&] { ReadRecords(path); }, ThrowsMessage<Error>(HasSubstr(c.error))) << c.text;
+    const std::string path = Write("a.jsonl", c.text + "\n");
+    EXPECT_THAT([&] { ReadRecords(path); }, ThrowsMessage<Error>(HasSubstr(c.error)))
+        << c.text.substr(0, 80);
   }
   EXPECT_THAT([&] { ReadRecords((dir_ / "missing.jsonl").string()); },
               ThrowsMessage<Error>(HasSubstr("missing.jsonl: no such file")));
@@ -241,6 +246,18 @@ TEST_F(RecordsTest, WriterResumesWithoutLossOrDuplicates) {
     keys.push_back(nlohmann::json::parse(line)["sample_key"].get<std::string>());
   }
   EXPECT_THAT(keys, ElementsAre("a", "b", "c", "d", "e"));
+}
+
+TEST_F(RecordsTest, WriterEndsACompleteDeepLastLineAndThenRefusesIt) {
+  // A complete last line (a JSON object) nested too deep: ended with its newline (nothing is cut),
+  // then refused with the reader's error; the earlier line is kept.
+  const std::string first = R"({"sample_key": "a", "pred": "x", "outputs": ["1"], "task": "vt"})";
+  const std::string deep =
+      R"({"sample_key": "b", "deep": )" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  const std::string path = Write("deep.jsonl", first + "\n" + deep);
+  EXPECT_THAT([&] { RecordWriter w(path); },
+              ThrowsMessage<Error>(HasSubstr("deep.jsonl:2: JSON nested deeper than 64 levels")));
+  EXPECT_EQ(ReadFileToString(path), first + "\n" + deep + "\n");
 }
 
 TEST_F(RecordsTest, WriterRefusesFilesItDidNotWrite) {

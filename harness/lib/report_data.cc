@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 #include "harness/lib/records.h"
 #include "ruler/tasks.h"
 
@@ -25,7 +27,7 @@ bool AllDigits(std::string_view s) {
 int BabilongNumber(std::string_view task) {
   if (!task.starts_with("qa") || task.size() < 3 || task.size() > 4) return 0;
   if (!AllDigits(task.substr(2)) || task[2] == '0') return 0;
-  const int n = std::stoi(std::string(task.substr(2)));
+  const int n = static_cast<int>(ParseInt(task.substr(2), "task number"));  // 1-2 digits
   return n >= 1 && n <= 20 ? n : 0;
 }
 
@@ -65,10 +67,11 @@ std::vector<std::string> SortedSubdirs(const fs::path& dir) {
 // ---- Length labels ----------------------------------------------------------------------------
 
 int64_t LengthTokens(std::string_view label) {
-  if (AllDigits(label) && label.size() <= 12) return std::stoll(std::string(label));
+  // At most 12 digits (9 before a k): no overflow.
+  if (AllDigits(label) && label.size() <= 12) return ParseInt(label, "length");
   if (label.size() >= 2 && (label.back() == 'k' || label.back() == 'K')) {
     const std::string_view num = label.substr(0, label.size() - 1);
-    if (AllDigits(num) && num.size() <= 9) return std::stoll(std::string(num)) * 1024;
+    if (AllDigits(num) && num.size() <= 9) return ParseInt(num, "length") * 1024;
   }
   return -1;
 }
@@ -156,12 +159,20 @@ std::string ProfileOf(const nlohmann::json& record, const std::string& benchmark
   return label;
 }
 
-AttnInfo AttnOf(const nlohmann::json& a) {
+// The record's attention configuration; `where` ("<file>:<line>") names it in errors: sizes are
+// checked integers (a cast of any JSON number, e.g. 5.8e43, to int64 was undefined behaviour:
+// records_fuzz, results/fuzz/README.md F9).
+AttnInfo AttnOf(const nlohmann::json& a, const std::string& where) {
   AttnInfo attn;
   if (a.contains("mode") && a["mode"].is_string()) attn.mode = a["mode"].get<std::string>();
-  attn.hosts = static_cast<int>(NumberOr(a, "hosts", 0));
-  attn.block_size = static_cast<int64_t>(NumberOr(a, "block_size", 0));
-  attn.anchor_size = static_cast<int64_t>(NumberOr(a, "anchor_size", 0));
+  auto count = [&](const char* key, int64_t max) -> int64_t {
+    const auto it = a.find(key);
+    if (it == a.end() || it->is_null()) return 0;
+    return JsonInt(*it, where + ": attn." + key, 0, max);
+  };
+  attn.hosts = static_cast<int>(count("hosts", std::numeric_limits<int>::max()));
+  attn.block_size = count("block_size", std::numeric_limits<int64_t>::max());
+  attn.anchor_size = count("anchor_size", std::numeric_limits<int64_t>::max());
   return attn;
 }
 
@@ -196,7 +207,7 @@ PredictionFile ReadPredictionFile(const std::string& path, const ruler::MetricRe
     }
     if (const auto a = r.json.find("attn"); !have_attn && a != r.json.end() && a->is_object()) {
       have_attn = true;
-      file.attn = AttnOf(*a);
+      file.attn = AttnOf(*a, fmt::format("{}:{}", path, r.line));
     }
     const std::string metric = ruler::DefaultMetricForTask(r.task);
     if (metric.empty()) Fail("{}:{}: task '{}' has no known metric", path, r.line, r.task);
@@ -228,11 +239,7 @@ ResultsTree ReadResultsTree(const std::string& dir, const ruler::MetricRegistry&
   tree.name = fs::weakly_canonical(root).filename().string();
   const fs::path manifest = root / "manifest.json";
   if (fs::is_regular_file(manifest)) {
-    try {
-      tree.manifest = nlohmann::json::parse(ReadText(manifest.string()));
-    } catch (const nlohmann::json::exception& e) {
-      Fail("{}: invalid JSON: {}", manifest.string(), e.what());
-    }
+    tree.manifest = ParseJson(ReadText(manifest.string()), manifest.string());
     if (tree.manifest.contains("name") && tree.manifest["name"].is_string()) {
       tree.name = tree.manifest["name"].get<std::string>();
     }
@@ -354,13 +361,7 @@ std::vector<ReferenceScore> ParseReferenceSummaryCsv(const std::string& text,
     ReferenceScore r;
     r.task = tasks[i];
     if (r.task.empty()) Fail("{}: task {} has no name", where, i + 1);
-    try {
-      size_t used = 0;
-      r.score = std::stod(scores[i], &used);
-      if (used != scores[i].size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      Fail("{}: task {}: score '{}' is not a number", where, r.task, scores[i]);
-    }
+    r.score = ParseDouble(scores[i], fmt::format("{}: task {}: score", where, r.task));
     if (rows.contains("Nulls")) {
       const std::string& nulls = rows["Nulls"][i];
       const size_t slash = nulls.find('/');
@@ -368,8 +369,9 @@ std::vector<ReferenceScore> ParseReferenceSummaryCsv(const std::string& text,
           !AllDigits(nulls.substr(slash + 1))) {
         Fail("{}: task {}: nulls '{}' is not \"empty/total\"", where, r.task, nulls);
       }
-      r.nulls = std::stoll(nulls.substr(0, slash));
-      r.total = std::stoll(nulls.substr(slash + 1));
+      const std::string field = fmt::format("{}: task {}: nulls", where, r.task);
+      r.nulls = ParseInt(nulls.substr(0, slash), field, 0);
+      r.total = ParseInt(nulls.substr(slash + 1), field, 0);
     }
     out.push_back(std::move(r));
   }

@@ -426,6 +426,32 @@ TEST(ReportErrorsTest, TornLastLineIsSkippedAndDuplicatesRejected) {
   fs::remove_all(d);
 }
 
+// A record's attention sizes are checked integers: converting 5.8e43 to int64 was undefined
+// behaviour (records_fuzz, results/fuzz/README.md F9).
+TEST(ReportErrorsTest, AttentionSizesOutOfRangeNameTheField) {
+  const fs::path d = TempDir("attn");
+  const ruler::MetricRegistry metrics = TestMetrics();
+  const std::string line =
+      R"({"task": "niah_single_1", "pred": "1", "outputs": ["1"], "sample_key": "a", "attn": )";
+  for (const auto& [attn, error] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"anchor_size": 5.7777e43})",
+            "pred.jsonl:1: attn.anchor_size: 5.7777e+43 is not an integer"},
+           {R"({"hosts": 4294967296})", "pred.jsonl:1: attn.hosts: 4294967296 is out of range"},
+           {R"({"block_size": -1})", "pred.jsonl:1: attn.block_size: -1 must not be negative"},
+           {R"({"block_size": "512"})", "pred.jsonl:1: attn.block_size: expected an integer"}}) {
+    std::ofstream(d / "pred.jsonl") << line << attn << "}\n";
+    EXPECT_THAT([&] { ReadPredictionFile((d / "pred.jsonl").string(), metrics); },
+                ThrowsOneLineError(error))
+        << attn;
+  }
+  std::ofstream(d / "pred.jsonl") << line << R"({"mode": "star", "hosts": 4, "block_size": 1024})"
+                                  << "}\n";
+  const PredictionFile ok = ReadPredictionFile((d / "pred.jsonl").string(), metrics);
+  EXPECT_EQ(ok.attn.hosts, 4);
+  EXPECT_EQ(ok.attn.block_size, 1024);
+  fs::remove_all(d);
+}
+
 TEST(LengthLabelTest, ParsesSortsAndNames) {
   EXPECT_EQ(LengthTokens("4k"), 4096);
   EXPECT_EQ(LengthTokens("128K"), 131072);

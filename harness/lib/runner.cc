@@ -1,11 +1,13 @@
 #include "harness/lib/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <set>
 #include <type_traits>
 
 #include "engine/common/error.h"
+#include "engine/common/parse.h"
 #include "harness/lib/jsonl.h"
 #include "harness/lib/records.h"
 
@@ -17,11 +19,33 @@ void AppendRunInputs(const std::string& path, std::vector<RunInput>& into) {
   std::set<std::string> keys;
   for (const auto& s : into) keys.insert(s.key);
   ForEachJsonLine(path, /*allow_torn_last=*/false, [&](nlohmann::json j, int64_t line) {
-    if (!j.is_object()) Fail("{}:{}: not a JSON object", path, line);
+    const std::string where = fmt::format("{}:{}", path, line);
+    if (!j.is_object()) Fail("{}: not a JSON object", where);
     for (const char* f : {"input_context", "input_query"}) {
-      if (!j.contains(f) || !j[f].is_string()) {
-        Fail("{}:{}: missing string field '{}'", path, line, f);
+      if (!j.contains(f) || !j[f].is_string()) Fail("{}: missing string field '{}'", where, f);
+    }
+    // The fields the prediction record keeps and the readers of records (records.h) check: a
+    // sample that runs must give a record that eval, report and compare accept.
+    if (const auto t = j.find("task");
+        t != j.end() && !t->is_null() && (!t->is_string() || t->get<std::string>().empty())) {
+      Fail("{}: \"task\" must be a non-empty string, got {}", where, JsonSnippet(*t));
+    }
+    if (const auto i = j.find("index"); i != j.end()) JsonInt(*i, where + ": index");
+    const char* refs = j.contains("outputs")  ? "outputs"
+                       : j.contains("output") ? "output"
+                                              : nullptr;
+    if (refs != nullptr) {
+      const nlohmann::json& o = j[refs];
+      const bool ok = o.is_string() || (o.is_array() && !o.empty() &&
+                                        std::all_of(o.begin(), o.end(),
+                                                    [](const auto& x) { return x.is_string(); }));
+      if (!ok) {
+        Fail("{}: \"{}\" must be a string or a non-empty list of strings, got {}", where, refs,
+             JsonSnippet(o));
       }
+    }
+    if (const auto n = j.find("tokens_to_generate"); n != j.end()) {
+      JsonInt(*n, where + ": tokens_to_generate", 0, kMaxTokensToGenerate);
     }
     RunInput s;
     if (j.contains("index")) {
@@ -31,7 +55,7 @@ void AppendRunInputs(const std::string& path, std::vector<RunInput>& into) {
     } else {
       s.key = path + ":" + std::to_string(line);
     }
-    if (!keys.insert(s.key).second) Fail("{}:{}: duplicate sample {}", path, line, s.key);
+    if (!keys.insert(s.key).second) Fail("{}: duplicate sample {}", where, s.key);
     s.record = std::move(j);
     into.push_back(std::move(s));
   });
@@ -251,9 +275,6 @@ void ServeSamples(Communicator& mpi, const DeviceChoice& device) {
 
 // ---- Runs -------------------------------------------------------------------------------------
 
-namespace {
-
-// The output record: the input line, the prediction, timings and the configuration.
 nlohmann::json PredictionRecord(const RunInput& s, const SampleResult& r, const DistConfig& cfg,
                                 std::string_view communicator, const DeviceChoice& device,
                                 size_t context_tokens, size_t query_tokens, double seconds) {
@@ -323,8 +344,6 @@ nlohmann::json PredictionRecord(const RunInput& s, const SampleResult& r, const 
   return rec;
 }
 
-}  // namespace
-
 int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
                    const std::string& output, const RunnerOptions& opts,
                    const std::function<void(const RunInput&, const RunProgress&)>& on_sample) {
@@ -338,7 +357,7 @@ int64_t RunSamples(SampleRunner& runner, const std::vector<RunInput>& inputs,
   auto gen_of = [&](const RunInput& s) {
     GenerateOptions gen = opts.gen;
     if (opts.per_sample_tokens && s.record.contains("tokens_to_generate")) {
-      gen.max_new_tokens = s.record["tokens_to_generate"].get<int64_t>();
+      gen.max_new_tokens = JsonInt(s.record["tokens_to_generate"], "tokens_to_generate");
     }
     return gen;
   };

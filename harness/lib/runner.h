@@ -29,7 +29,13 @@ struct RunInput {
   std::string key;        // identity for resuming: "<task>/<index>", else "<file>:<line>"
 };
 
-// Reads input samples; errors name the file and line (missing fields, duplicate keys).
+// The most tokens a sample may ask to generate ("tokens_to_generate").
+inline constexpr int64_t kMaxTokensToGenerate = int64_t{1} << 20;
+
+// Reads input samples; errors name the file and line and the field: input_context and
+// input_query strings; task (a non-empty string), index (an integer), outputs or output (a string
+// or a non-empty list of strings) and tokens_to_generate (0 to kMaxTokensToGenerate) when present;
+// duplicate keys.
 std::vector<RunInput> ReadRunInputs(const std::string& path);
 // Adds one file's samples to `into` (keys must stay unique).
 void AppendRunInputs(const std::string& path, std::vector<RunInput>& into);
@@ -73,6 +79,13 @@ class SampleRunner {
 
 // The other ranks under MPI: run what rank 0's SampleRunner sends until it stops.
 void ServeSamples(Communicator& mpi, const DeviceChoice& device);
+
+// The output record of one sample: the input line (with "outputs", from "output" where only that
+// is given), the prediction, its sample_key, token counts, timings, attention work, the attention
+// configuration, the communicator and the backend.
+nlohmann::json PredictionRecord(const RunInput& s, const SampleResult& r, const DistConfig& cfg,
+                                std::string_view communicator, const DeviceChoice& device,
+                                size_t context_tokens, size_t query_tokens, double seconds);
 
 struct RunnerOptions {
   DistConfig cfg;

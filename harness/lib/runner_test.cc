@@ -5,9 +5,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "engine/common/error.h"
 #include "engine/common/testing.h"
 #include "engine/dist/communicator.h"
 
@@ -64,6 +68,44 @@ TEST(SampleRunnerTest, InProcessWithoutACommunicator) {
   SampleRunner runner(DeviceChoice{}, nullptr);
   EXPECT_EQ(runner.CommunicatorFor(4), "in-process");
   EXPECT_THAT([&] { runner.model(); }, testing::ThrowsOneLineError("no model loaded"));
+}
+
+// Samples whose fields a prediction record keeps are checked when read, so that a sample that
+// runs never yields a record that eval, report or compare reject (found by run_inputs_fuzz).
+TEST(RunInputsTest, BadSamplesNameFileLineAndField) {
+  namespace fs = std::filesystem;
+  const fs::path path =
+      fs::temp_directory_path() / ("starattn_run_inputs_" + std::to_string(::getpid()) + ".jsonl");
+  const std::string io = R"("input_context": "c", "input_query": "q")";
+  const struct {
+    std::string text;
+    const char* error;
+  } cases[] = {
+      {R"({"input_query": "q"})", ":1: missing string field 'input_context'"},
+      {"{" + io + R"(, "task": 3})", ":1: \"task\" must be a non-empty string, got 3"},
+      {"{" + io + R"(, "task": ""})", ":1: \"task\" must be a non-empty string"},
+      {"{" + io + R"(, "index": 1.5})", ":1: index: 1.5 is not an integer"},
+      {"{" + io + R"(, "outputs": [1]})", "\"outputs\" must be a string or a non-empty list"},
+      {"{" + io + R"(, "output": []})", "\"output\" must be a string or a non-empty list"},
+      {"{" + io + R"(, "tokens_to_generate": -1})", ":1: tokens_to_generate: -1 is out of range"},
+      {"{" + io + R"(, "tokens_to_generate": "9"})", ":1: tokens_to_generate: expected an integer"},
+      {"{" + io + R"(, "index": 0}
+{)" + io + R"(, "index": 0})",
+       ":2: duplicate sample 0"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(path) << c.text << "\n";
+    EXPECT_THAT([&] { ReadRunInputs(path.string()); },
+                ::testing::ThrowsMessage<Error>(::testing::HasSubstr(c.error)))
+        << c.text;
+  }
+  // Accepted: "output" as a string, no index (the key is the file and line), null task.
+  std::ofstream(path) << "{" << io << R"(, "output": "x", "task": null, "tokens_to_generate": 0})"
+                      << "\n";
+  const std::vector<RunInput> ok = ReadRunInputs(path.string());
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].key, path.string() + ":1");
+  fs::remove(path);
 }
 
 }  // namespace

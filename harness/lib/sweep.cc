@@ -183,21 +183,23 @@ void CheckSweepInputs(const SweepConfig& cfg) {
 }
 
 void CheckSweepAttention(const SweepConfig& cfg) {
-  for (const SweepModel& m : cfg.models) {
-    const ModelConfig mc = ReadModelConfig(m.path);
-    for (const SweepAttention& a : cfg.attention) {
-      for (const SweepBenchmark& b : cfg.benchmarks) {
-        for (const std::string& l : b.lengths) {
-          const int64_t L = LengthTokens(b.name, l);
-          try {
-            const DistConfig c = a.At(L);
-            // The nominal length as the context; the positions are checked per sample.
-            ValidateDistConfig(c, L, 1, 0, std::numeric_limits<int64_t>::max());
-            if (c.sparse != nullptr) c.sparse->Validate(mc, L);
-          } catch (const Error& e) {
-            Fail("{}: attention '{}' at {} ({}) on model '{}': {}", cfg.source, a.label, l, b.name,
-                 m.label, e.what());
-          }
+  for (const SweepModel& m : cfg.models) CheckSweepAttention(cfg, m.label, ReadModelConfig(m.path));
+}
+
+void CheckSweepAttention(const SweepConfig& cfg, const std::string& model_label,
+                         const ModelConfig& mc) {
+  for (const SweepAttention& a : cfg.attention) {
+    for (const SweepBenchmark& b : cfg.benchmarks) {
+      for (const std::string& l : b.lengths) {
+        const int64_t L = LengthTokens(b.name, l);
+        try {
+          const DistConfig c = a.At(L);
+          // The nominal length as the context; the positions are checked per sample.
+          ValidateDistConfig(c, L, 1, 0, std::numeric_limits<int64_t>::max());
+          if (c.sparse != nullptr) c.sparse->Validate(mc, L);
+        } catch (const Error& e) {
+          Fail("{}: attention '{}' at {} ({}) on model '{}': {}", cfg.source, a.label, l, b.name,
+               model_label, e.what());
         }
       }
     }

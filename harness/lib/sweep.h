@@ -27,6 +27,9 @@ void CheckSweepInputs(const SweepConfig& cfg);
 // nominal length: a mask file's layers, heads and blocks, top-k against the context blocks, hosts
 // against star's blocks. Throws Error naming the model, the entry and the length.
 void CheckSweepAttention(const SweepConfig& cfg);
+// The same for one model's configuration.
+void CheckSweepAttention(const SweepConfig& cfg, const std::string& model_label,
+                         const ModelConfig& mc);
 
 // 1. Data: each model's benchmark files under OUT/data/<model>/<benchmark>, generated unless an
 // earlier sweep generated them with the same options (OUT/data/<model>/<benchmark>/generated.json,

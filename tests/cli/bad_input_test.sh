@@ -28,6 +28,11 @@ json.dump({"name": "x", "models": [{"label": "m", "path": "m.gguf"}],
            "ruler": {"tasks": ["niah_single_1"], "lengths": ["99999999999999999999"]},
            "attention": [{"label": "dense", "mode": "dense"}]},
           open(os.path.join(d, "sweep.json"), "w"))
+# A model label that would put results outside the results tree (OUT/<model>/...).
+json.dump({"name": "x", "models": [{"label": "..", "path": "m.gguf"}],
+           "ruler": {"tasks": ["niah_single_1"], "lengths": [4096]},
+           "attention": [{"label": "dense", "mode": "dense"}]},
+          open(os.path.join(d, "sweep_label.json"), "w"))
 # GGUF v3 files with one F32 tensor "t" and no metadata: dims that overflow, and data that the
 # file does not hold.
 import struct
@@ -72,6 +77,7 @@ expect 2 "cannot create directories: Not a directory \[$tmp/afile/out" \
 expect 2 "\-\-lengths: .*99999999999999999999k" \
   generate-ruler --tokenizer tok/tokenizer.json --lengths 99999999999999999999k --out o
 expect 2 "out of range" sweep sweep.json
+expect 2 "sweep_label.json: models\[0\].'label' must name one directory" sweep sweep_label.json
 # Model and tokenizer files.
 expect 2 "bad.gguf: truncated" tokenize --model bad.gguf --text hi
 expect 2 "overflow.gguf: tensor 't' element count overflows" tokenize --model overflow.gguf --text hi
@@ -94,6 +100,14 @@ printf '{"input_context": "a", "input_query": "b", "outputs": ["c"]}\n' > in.jso
 printf '{"sample_key": "0", "pred": "earlier"}\n' > pred.jsonl
 cp pred.jsonl pred.before
 expect 2 "bad.gguf: truncated" run --model bad.gguf --attn dense --input in.jsonl --output pred.jsonl
+cmp -s pred.jsonl pred.before || { echo "FAIL: run changed the earlier records"; fails=$((fails + 1)); }
+# A sample whose fields its record would carry into eval badly (tokens_to_generate, outputs).
+printf '{"input_context": "a", "input_query": "b", "outputs": ["c"], "tokens_to_generate": "9"}\n' > tg.jsonl
+expect 2 "tg.jsonl:1: tokens_to_generate: expected an integer, got string" \
+  run --model bad.gguf --attn dense --input tg.jsonl --output pred.jsonl
+printf '{"input_context": "a", "input_query": "b", "outputs": [3]}\n' > outs.jsonl
+expect 2 'outs.jsonl:1: "outputs" must be a string or a non-empty list of strings, got \[3\]' \
+  run --model bad.gguf --attn dense --input outs.jsonl --output pred.jsonl
 cmp -s pred.jsonl pred.before || { echo "FAIL: run changed the earlier records"; fails=$((fails + 1)); }
 leftovers=$(find "$tmp" -name '*.tmp' | wc -l)
 [ "$leftovers" -eq 0 ] || { echo "FAIL: $leftovers .tmp files left"; fails=$((fails + 1)); }
