@@ -3,6 +3,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <array>
 #include <cmath>
@@ -288,6 +289,43 @@ TEST(SparseExactTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ExactAtPrecisionTest, ::testing::ValuesIn(kPrecisions));
+
+// tools/test runs ctest with OMP_NUM_THREADS=1 (one thread per test, ctest -j using the cores:
+// OpenMP teams of concurrent tests spinning against each other made the model tests several times
+// slower). The kernels' multi-thread paths are tested at explicit thread counts in their own
+// tests; this runs the whole model (prefill GEMM slices per thread, attention, decode with keys
+// split over threads) at 1 and 3 threads, dense and star with 2 in-process hosts, at both
+// precisions: the same greedy tokens and logits within the precision's tolerance.
+TEST(ThreadsTest, OneAndThreeThreadsAgree) {
+  STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const Sample s = NeedleSample(DefaultModel(), 700, 4);
+  const int saved = omp_get_max_threads();
+  DistConfig star;
+  star.mode = AttnMode::kStar;
+  star.hosts = 2;
+  star.block_size = 256;
+  for (const Precision& prec : kPrecisions) {
+    std::vector<SampleResult> dense_runs, star_runs;
+    for (const int threads : {1, 3}) {
+      omp_set_num_threads(threads);
+      // The device model takes the process's thread count when it is made.
+      const std::unique_ptr<DeviceModel> dm =
+          cpu::NewCpuDeviceModel(DefaultModel(), prec.compute, prec.kv);
+      dense_runs.push_back(RunInProcess(*dm, DistConfig{}, s.context, s.query, Greedy(8)));
+      star_runs.push_back(RunInProcess(*dm, star, s.context, s.query, Greedy(8)));
+    }
+    omp_set_num_threads(saved);
+    for (const auto* runs : {&dense_runs, &star_runs}) {
+      SCOPED_TRACE(std::string(prec.name) + (runs == &dense_runs ? " dense" : " star"));
+      EXPECT_EQ((*runs)[0].generation.tokens, (*runs)[1].generation.tokens);
+      testing::AllClose((*runs)[1].first_logits, (*runs)[0].first_logits, prec.tol,
+                        "logits at 3 threads vs 1");
+      std::printf("%s %s: max |dlogit| 3 threads vs 1: %.5f\n", prec.name,
+                  runs == &dense_runs ? "dense" : "star",
+                  MaxAbsDiff((*runs)[1].first_logits, (*runs)[0].first_logits));
+    }
+  }
+}
 
 // Dense's own K/V reads equal the dense estimate the records compare every mode with, also when
 // decoding stops at an end-of-generation token (the step that produced it read the cache too;
