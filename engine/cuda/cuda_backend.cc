@@ -53,8 +53,13 @@ class CudaBackend : public Backend {
         cudaDeviceGetAttribute(&num_sms_, cudaDevAttrMultiProcessorCount, w.device()));
     STARATTN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     gemm_ = std::make_unique<Gemm>();
-    STARATTN_CUDA_CHECK(cudaMalloc(&argmax_, sizeof(int32_t)));
-    STARATTN_CUDA_CHECK(cudaMallocHost(&argmax_host_, sizeof(int32_t)));
+    // Allocation failures are errors (one line), not aborts, as for every other buffer.
+    argmax_ = static_cast<int32_t*>(DeviceAlloc(sizeof(int32_t), "the argmax result"));
+    if (const cudaError_t e = cudaMallocHost(&argmax_host_, sizeof(int32_t)); e != cudaSuccess) {
+      (void)cudaGetLastError();
+      Fail("CUDA: cannot allocate pinned host memory for the argmax result: {}",
+           cudaGetErrorString(e));
+    }
   }
   ~CudaBackend() override {
     STARATTN_CUDA_CHECK(cudaSetDevice(w_.device()));

@@ -207,14 +207,15 @@ TEST_P(ExactAtPrecisionTest, RingEqualsDenseOnOneToEightHosts) {
   }
 }
 
-// The sparse modes at full budget on the golden prompts (the 20 prompts of the llama.cpp logits
-// fixture, 12,907 tokens): each prompt's last 8 tokens (half of the shortest ones) are the query,
-// the rest the context. Every
-// mode then attends to every causally visible key, so its first-token logits equal dense's within
-// the precision's tolerance and its 8 greedy tokens are dense's.
-// At f32 only (the exact-arithmetic check; 110 s on 2 cores): at bf16 the same test measured
+// The sparse modes at full budget on golden prompts (the even-numbered 10 of the 20 prompts of the
+// llama.cpp logits fixture: 10 to 1,850 tokens, 5,937 in all): each prompt's last 8 tokens (half
+// of the shortest ones) are the query, the rest the context. Every mode then attends to every
+// causally visible key, so its first-token logits equal dense's within the precision's tolerance
+// and its 8 greedy tokens are dense's.
+// At f32 only (the exact-arithmetic check; 167 s on one thread): at bf16 the same test measured
 // max |dlogit| 0.257 with identical tokens (engine/common/testing.h, kBf16Model), and star and
-// ring run at both precisions above.
+// ring run at both precisions above. All 20 prompts (12,907 tokens) passed at both precisions on
+// 2026-12-02; CI runs half of them (the whole set took 343 s of its time on one thread).
 TEST(SparseExactTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const Precision& prec = kPrecisions[0];
@@ -253,7 +254,8 @@ TEST(SparseExactTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
   topk.topk_fraction = 1.0;
   int64_t prompts = 0, tokens = 0;
   double worst = 0;
-  for (const auto& p : j["prompts"]) {
+  for (size_t i = 0; i < j["prompts"].size(); i += 2) {
+    const auto& p = j["prompts"][i];
     const auto ids = p["ids"].get<std::vector<int32_t>>();
     const int64_t n = static_cast<int64_t>(ids.size());
     const int64_t q = std::min<int64_t>(8, n / 2);  // a few prompts are a dozen tokens
@@ -285,7 +287,7 @@ TEST(SparseExactTest, SparseModesAtFullBudgetEqualDenseOnGoldenPrompts) {
       "%s: 7 full-budget sparse configurations on %lld golden prompts (%lld tokens): max "
       "|dlogit| vs dense %.5f, greedy tokens identical\n",
       prec.name, static_cast<long long>(prompts), static_cast<long long>(tokens), worst);
-  EXPECT_EQ(prompts, 20);
+  EXPECT_EQ(prompts, 10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ExactAtPrecisionTest, ::testing::ValuesIn(kPrecisions));
