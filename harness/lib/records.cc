@@ -31,26 +31,12 @@ Record ParseRecord(nlohmann::json j, int64_t line, const std::string& where,
   if (pred == j.end() || !pred->is_string()) Fail("{}: no string field \"pred\"", where);
   r.pred = pred->get<std::string>();
 
-  const char* ref_key = j.contains("outputs")  ? "outputs"
-                        : j.contains("output") ? "output"
-                                               : nullptr;
-  if (ref_key == nullptr) Fail("{}: no field \"outputs\" (or \"output\")", where);
-  const nlohmann::json& refs = j[ref_key];
-  if (refs.is_string()) {
-    r.references = {refs.get<std::string>()};
-  } else if (refs.is_array() && !refs.empty() &&
-             std::all_of(refs.begin(), refs.end(), [](const auto& x) { return x.is_string(); })) {
-    r.references = refs.get<std::vector<std::string>>();
-  } else {
-    Fail("{}: \"{}\" must be a string or a non-empty list of strings, got {}", where, ref_key,
-         JsonSnippet(refs));
-  }
+  std::optional<std::vector<std::string>> refs = ReferencesOf(j, where);
+  if (!refs) Fail("{}: no field \"outputs\" (or \"output\")", where);
+  r.references = std::move(*refs);
 
-  if (const auto task = j.find("task"); task != j.end() && !task->is_null()) {
-    if (!task->is_string() || task->get<std::string>().empty()) {
-      Fail("{}: \"task\" must be a non-empty string, got {}", where, JsonSnippet(*task));
-    }
-    r.task = task->get<std::string>();
+  if (std::optional<std::string> task = TaskOf(j, where)) {
+    r.task = std::move(*task);
   } else if (!opts.default_task.empty()) {
     r.task = opts.default_task;
   } else {
@@ -133,6 +119,29 @@ void RepairLastLine(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<std::string> TaskOf(const nlohmann::json& j, const std::string& where) {
+  const auto task = j.find("task");
+  if (task == j.end() || task->is_null()) return std::nullopt;
+  if (!task->is_string() || task->get<std::string>().empty()) {
+    Fail("{}: \"task\" must be a non-empty string, got {}", where, JsonSnippet(*task));
+  }
+  return task->get<std::string>();
+}
+
+std::optional<std::vector<std::string>> ReferencesOf(const nlohmann::json& j,
+                                                     const std::string& where) {
+  const char* key = j.contains("outputs") ? "outputs" : j.contains("output") ? "output" : nullptr;
+  if (key == nullptr) return std::nullopt;
+  const nlohmann::json& refs = j[key];
+  if (refs.is_string()) return std::vector<std::string>{refs.get<std::string>()};
+  if (refs.is_array() && !refs.empty() &&
+      std::all_of(refs.begin(), refs.end(), [](const auto& x) { return x.is_string(); })) {
+    return refs.get<std::vector<std::string>>();
+  }
+  Fail("{}: \"{}\" must be a string or a non-empty list of strings, got {}", where, key,
+       JsonSnippet(refs));
+}
 
 bool ForEachRecord(const std::string& path, const ReadOptions& opts,
                    const std::function<void(Record&&)>& fn) {

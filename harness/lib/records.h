@@ -63,6 +63,16 @@ struct RecordFile {
 };
 RecordFile ReadRecords(const std::string& path, const ReadOptions& opts = {});
 
+// The fields a record shares with the task sample it was run from (runner.h checks samples with
+// these, so that a sample that runs yields a record the reader accepts). `where` ("<file>:<line>")
+// names the record in errors.
+// "task": nullopt when absent or null; else it must be a non-empty string.
+std::optional<std::string> TaskOf(const nlohmann::json& j, const std::string& where);
+// The expected answers, "outputs" (else "output"): nullopt when neither is there; else a string or
+// a non-empty list of strings.
+std::optional<std::vector<std::string>> ReferencesOf(const nlohmann::json& j,
+                                                     const std::string& where);
+
 // The record's length label: length_name, else the label of length_limit (4096 -> "4k",
 // 4000 -> "4k", 1500 -> "1500"), else `fallback`.
 std::string LengthLabel(const Record& r, const std::string& fallback);

@@ -1,8 +1,8 @@
 #include "harness/lib/runner.h"
 
-#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <type_traits>
 
@@ -24,34 +24,17 @@ void AppendRunInputs(const std::string& path, std::vector<RunInput>& into) {
     for (const char* f : {"input_context", "input_query"}) {
       if (!j.contains(f) || !j[f].is_string()) Fail("{}: missing string field '{}'", where, f);
     }
-    // The fields the prediction record keeps and the readers of records (records.h) check: a
+    // The fields the prediction record keeps, checked as the readers of records check them: a
     // sample that runs must give a record that eval, report and compare accept.
-    if (const auto t = j.find("task");
-        t != j.end() && !t->is_null() && (!t->is_string() || t->get<std::string>().empty())) {
-      Fail("{}: \"task\" must be a non-empty string, got {}", where, JsonSnippet(*t));
-    }
+    const std::optional<std::string> task = records::TaskOf(j, where);
     if (const auto i = j.find("index"); i != j.end()) JsonInt(*i, where + ": index");
-    const char* refs = j.contains("outputs")  ? "outputs"
-                       : j.contains("output") ? "output"
-                                              : nullptr;
-    if (refs != nullptr) {
-      const nlohmann::json& o = j[refs];
-      const bool ok = o.is_string() || (o.is_array() && !o.empty() &&
-                                        std::all_of(o.begin(), o.end(),
-                                                    [](const auto& x) { return x.is_string(); }));
-      if (!ok) {
-        Fail("{}: \"{}\" must be a string or a non-empty list of strings, got {}", where, refs,
-             JsonSnippet(o));
-      }
-    }
+    (void)records::ReferencesOf(j, where);
     if (const auto n = j.find("tokens_to_generate"); n != j.end()) {
       JsonInt(*n, where + ": tokens_to_generate", 0, kMaxTokensToGenerate);
     }
     RunInput s;
     if (j.contains("index")) {
-      s.key = (j.contains("task") && j["task"].is_string() ? j["task"].get<std::string>() + "/"
-                                                           : std::string()) +
-              j["index"].dump();
+      s.key = (task ? *task + "/" : std::string()) + j["index"].dump();
     } else {
       s.key = path + ":" + std::to_string(line);
     }

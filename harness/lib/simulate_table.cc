@@ -3,18 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "engine/common/error.h"
 #include "engine/common/parse.h"
 
 namespace starattn::sim {
 namespace {
-
-bool AllDigits(const std::string& s) {
-  return !s.empty() && s.size() <= 15 &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
 
 std::string Seconds(double s) {
   if (s >= 100) return fmt::format("{:.1f}", s);
