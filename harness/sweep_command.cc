@@ -70,7 +70,11 @@ int RunSweep(const std::vector<std::string>& args) {
       "out,o", po::value<std::string>(), "results directory (default: results/<name>)")(
       "threads,t", po::value<int>()->default_value(0), "CPU threads per process (0 = all cores)")(
       "limit", po::value<int64_t>()->default_value(-1),
-      "stop after this many new samples (for trying a config; rerun to continue)");
+      "stop after this many new samples (for trying a config; rerun to continue)")(
+      "samples", po::value<int64_t>(),
+      "run only the first N samples of every task (1 to the config's samples): every "
+      "configuration reaches N before any goes further; rerun with a larger N, or without, "
+      "to continue");
   AddDeviceOptions(desc);
   po::positional_options_description pos;
   pos.add("config", 1);
@@ -109,6 +113,12 @@ int RunSweep(const std::vector<std::string>& args) {
     cfg = ParseSweepConfig(vm["config"].as<std::string>());
     CheckSweepInputs(cfg);
     CheckSweepAttention(cfg);
+    if (vm.count("samples")) {
+      const int64_t n = vm["samples"].as<int64_t>();
+      if (n < 1 || n > cfg.samples) {
+        Fail("--samples {}: must be 1 to the config's samples ({})", n, cfg.samples);
+      }
+    }
   } catch (const Error& e) {
     std::cerr << "starattn sweep: error: " << e.what() << "\n";
     return 2;
@@ -130,6 +140,7 @@ int RunSweep(const std::vector<std::string>& args) {
   Progress progress;
   SweepRunOptions ro;
   ro.limit = vm["limit"].as<int64_t>();
+  if (vm.count("samples")) ro.samples = vm["samples"].as<int64_t>();
   ro.device_name = DeviceName(device.device);
   ro.precision = device.precision();
   ro.on_progress = [&](const SweepProgress& p) { progress.Update(p); };

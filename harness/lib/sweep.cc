@@ -341,13 +341,31 @@ void WriteSummaries(const std::string& dir) {
                       ruler::SummaryJson(scores).dump(2) + "\n");
 }
 
+std::vector<RunInput> FirstSamples(const std::vector<RunInput>& inputs, int64_t n) {
+  if (n < 0) return inputs;
+  std::vector<RunInput> out;
+  for (const RunInput& in : inputs) {
+    const auto i = in.record.find("index");
+    if (i == in.record.end() || !i->is_number_integer()) {
+      Fail("sample '{}' has no integer index: --samples selects samples by their index", in.key);
+    }
+    if (i->get<int64_t>() < n) out.push_back(in);
+  }
+  return out;
+}
+
 int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& units,
                       const std::string& out, SampleRunner& runner, SweepManifest& manifest,
                       const SweepRunOptions& opts) {
   SweepProgress progress;
-  for (const SweepUnit& u : units) progress.total += static_cast<int64_t>(u.inputs.size());
-  int64_t done_before = 0;
+  std::vector<std::vector<RunInput>> inputs;
   for (const SweepUnit& u : units) {
+    inputs.push_back(FirstSamples(u.inputs, opts.samples));
+    progress.total += static_cast<int64_t>(inputs.back().size());
+  }
+  int64_t done_before = 0;
+  for (size_t k = 0; k < units.size(); ++k) {
+    const SweepUnit& u = units[k];
     runner.Load(u.model->path);
     const std::string dir = u.Dir(out);
     RunnerOptions ro;
@@ -358,14 +376,14 @@ int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& unit
     const std::string what = u.attn->label + " " + u.length;
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t ran_before = progress.ran;
-    const int64_t ran = RunSamples(runner, u.inputs, (fs::path(dir) / "pred.jsonl").string(), ro,
+    const int64_t ran = RunSamples(runner, inputs[k], (fs::path(dir) / "pred.jsonl").string(), ro,
                                    [&](const RunInput& s, const RunProgress& p) {
                                      progress.done = done_before + p.done;
                                      progress.ran = ran_before + p.ran_now;
                                      progress.what = what + " " + s.key;
                                      if (opts.on_progress) opts.on_progress(progress);
                                    });
-    done_before += static_cast<int64_t>(u.inputs.size());
+    done_before += static_cast<int64_t>(inputs[k].size());
     progress.done = done_before;
     progress.ran = ran_before + ran;
     progress.what = what;

@@ -80,6 +80,9 @@ struct SweepProgress {
 
 struct SweepRunOptions {
   int64_t limit = -1;  // stop after this many new samples (-1: all)
+  // Run only samples whose index is below this in every task (-1: all): a partial sweep that
+  // every configuration reaches together, continued by a later run with a larger count.
+  int64_t samples = -1;
   std::string device_name = "cpu";
   std::string precision;  // DeviceChoice::precision(), recorded with every unit
   std::function<void(const SweepProgress&)> on_progress;
@@ -90,6 +93,10 @@ struct SweepRunOptions {
 int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& units,
                       const std::string& out, SampleRunner& runner, SweepManifest& manifest,
                       const SweepRunOptions& opts);
+
+// The inputs whose "index" is below n (all when n < 0). Throws Error naming a sample without an
+// integer index when n >= 0.
+std::vector<RunInput> FirstSamples(const std::vector<RunInput>& inputs, int64_t n);
 
 // summary.csv and summary.json of DIR/pred.jsonl (every task's registered metric).
 void WriteSummaries(const std::string& dir);

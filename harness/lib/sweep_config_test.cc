@@ -5,6 +5,7 @@
 
 #include "engine/common/error.h"
 #include "engine/common/testing.h"
+#include "harness/lib/sweep.h"
 
 namespace starattn::cli {
 namespace {
@@ -238,6 +239,27 @@ TEST(SweepConfigTest, ShippedConfigsParse) {
     EXPECT_NO_THROW(ParseSweepConfig(std::string(STARATTN_SOURCE_DIR) + "/tasks/" + name + ".json"))
         << name;
   }
+}
+
+// --samples N keeps the samples whose index is below N, in their order; a sample without an
+// integer index cannot be selected.
+TEST(SweepConfigTest, FirstSamplesSelectsByIndex) {
+  std::vector<RunInput> in;
+  for (const auto& [task, index] : std::vector<std::pair<std::string, int>>{
+           {"a", 0}, {"a", 1}, {"a", 2}, {"b", 0}, {"b", 1}, {"b", 2}}) {
+    in.push_back({{{"task", task}, {"index", index}}, task + "/" + std::to_string(index)});
+  }
+  auto keys = [](const std::vector<RunInput>& v) {
+    std::vector<std::string> k;
+    for (const RunInput& r : v) k.push_back(r.key);
+    return k;
+  };
+  EXPECT_EQ(keys(FirstSamples(in, 2)), (std::vector<std::string>{"a/0", "a/1", "b/0", "b/1"}));
+  EXPECT_EQ(keys(FirstSamples(in, -1)), keys(in));
+  EXPECT_TRUE(FirstSamples(in, 0).empty());
+  in.push_back({{{"task", "c"}, {"index", "3"}}, "c/\"3\""});
+  EXPECT_THAT([&] { FirstSamples(in, 2); },
+              testing::ThrowsOneLineErrorAt("sample 'c/\"3\"'", "has no integer index"));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `sweep` end to end on a small config; interrupted (a --limit stop, then a torn line as a kill
+# `sweep` end to end on a small config; run in a --samples step, interrupted (a --limit stop, then a torn line as a kill
 # would leave) and rerun, every sample is in the results exactly once and scored.
 #   usage: sweep_resume_test.sh STARATTN SOURCE_DIR
 set -euo pipefail
@@ -17,6 +17,17 @@ cat > "$tmp/small.json" <<JSON
                 {"label": "star-h2-b4", "mode": "star", "hosts": 2, "block": "L/4"}]
 }
 JSON
+# --samples 1: every configuration gets sample 0 of every task, nothing more.
+"$bin" sweep "$tmp/small.json" --out "$tmp/res" --samples 1 2> "$tmp/log0"
+for attn in dense star-h2-b4; do
+  keys="$(python3 -c 'import json,sys; print(" ".join(sorted(json.loads(l)["sample_key"] for l in open(sys.argv[1]))))' "$tmp/res/smollm2/$attn/1k/pred.jsonl")"
+  [ "$keys" = "niah_single_1/0 qa1/0" ] || { echo "FAIL: --samples 1 ran '$keys' for $attn"; exit 1; }
+done
+if "$bin" sweep "$tmp/small.json" --out "$tmp/res" --samples 3 2> "$tmp/err"; then
+  echo "FAIL: --samples 3 accepted for a 2-sample config"; exit 1
+fi
+grep -q "^starattn sweep: error: --samples 3: must be 1 to the config's samples (2)$" "$tmp/err" ||
+  { cat "$tmp/err"; echo "FAIL: wrong --samples error"; exit 1; }
 "$bin" sweep "$tmp/small.json" --out "$tmp/res" --limit 3 2> "$tmp/log1"
 # A kill during a write leaves a torn line.
 printf '{"sample_key":"qa1/1","pred":"x' >> "$tmp/res/smollm2/dense/1k/pred.jsonl"
