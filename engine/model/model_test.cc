@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -166,9 +167,14 @@ TEST(DefaultModelTest, IncrementalDecodeEqualsOneShotPrefill) {
 // on the golden prompts (20 prompts, 12,907 positions): the fidelity gate of the default
 // precision. Top-1 agreement >= 99%; the largest logit difference is printed. Run a second time
 // by CTest with AVX512-BF16 forced off (STARATTN_NO_AVX512BF16=1, ONEDNN_MAX_CPU_ISA=AVX512_CORE):
-// the fallback must pass the same gate.
+// the fallback must pass the same gate, on the even-numbered 10 prompts (STARATTN_PROMPT_STRIDE=2,
+// 5,937 positions: the emulated path took 175 s of CI's time on all 20; all 20 passed on
+// 2026-12-06).
 TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
+  const char* stride_env = std::getenv("STARATTN_PROMPT_STRIDE");
+  const int64_t stride = stride_env == nullptr ? 1 : std::atoi(stride_env);
+  ASSERT_GE(stride, 1) << "STARATTN_PROMPT_STRIDE=" << stride_env;
   const Model& m = DefaultModel();
   const nlohmann::json j =
       nlohmann::json::parse(ReadFileToString(FixturePath("logits/smollm2_f32.json")));
@@ -179,8 +185,8 @@ TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
   const int64_t vocab = m.config().vocab_size;
   int64_t positions = 0, agree = 0;
   double max_diff = 0, sum_diff = 0;
-  for (const auto& p : j["prompts"]) {
-    const auto ids = p["ids"].get<std::vector<int32_t>>();
+  for (size_t k = 0; k < j["prompts"].size(); k += static_cast<size_t>(stride)) {
+    const auto ids = j["prompts"][k]["ids"].get<std::vector<int32_t>>();
     const int64_t n = static_cast<int64_t>(ids.size());
     KvCache c32(*f32.be, n), c16(*bf16_be, n);
     const auto want = f32.t.Forward(ids, Iota(0, n), c32, LogitsFor::kAll);
@@ -204,7 +210,7 @@ TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
       cpu::GemmImplementation(512, 576, 576, cpu::Compute::kBf16).c_str(),
       static_cast<long long>(positions), 100.0 * agree / positions,
       static_cast<long long>(positions - agree), max_diff, sum_diff / (double(positions) * vocab));
-  EXPECT_GE(positions, 10000);
+  EXPECT_GE(positions, stride == 1 ? 10000 : 5000);
   EXPECT_GE(agree, positions * 99 / 100) << "top-1 agreement below 99%";
 }
 
