@@ -1,0 +1,24 @@
+# Written by `starattn report`; re-plot with: gnuplot time_per_sample.gp (writes time_per_sample.png and time_per_sample.svg)
+set terminal pngcairo size 960,560 font "sans,11" noenhanced
+set output "time_per_sample.png"
+set datafile separator "\t"
+set datafile missing "?"
+set title "SmolLM2-135M-Instruct.Q4_1: time per sample vs context length" font ",13"
+set grid ytics lc rgb "#d0d0d0"
+set border 3
+set tics nomirror
+set logscale x 2
+set xrange [2730.6667:6144.0000]
+set xlabel "context length (tokens)"
+set ylabel "time per sample (s)"
+set yrange [0:*]
+set key outside right center box opaque width 1 title "attention"
+plot "time_per_sample.dat" using 1:3:xtic(2) with linespoints lw 5 pt 7 ps 2.2 dt 1 lc rgb "#000000" title "dense", \
+     "time_per_sample.dat" using 1:4 with linespoints lw 2 pt 5 ps 1.4 dt 1 lc rgb "#d62728" title "star-h4-b4-first", \
+     "time_per_sample.dat" using 1:5 with linespoints lw 2 pt 9 ps 1.4 dt 1 lc rgb "#1f77b4" title "star-h4-b4-previous", \
+     "time_per_sample.dat" using 1:6 with linespoints lw 2 pt 11 ps 1.4 dt 1 lc rgb "#2ca02c" title "star-h4-b4-none", \
+     "time_per_sample.dat" using 1:7 with linespoints lw 2 pt 13 ps 1.4 dt 1 lc rgb "#ff7f0e" title "star-h4-b4-first-shifted"
+set terminal svg size 960,560 dynamic font "sans,11" noenhanced
+set output "time_per_sample.svg"
+replot
+set output
