@@ -136,11 +136,11 @@ int RunSweep(const std::vector<std::string>& args) {
   SweepManifest manifest(cfg, out, STARATTN_VERSION, device, mpi ? mpi->size() : 0);
 
   manifest.SetData(PrepareSweepData(cfg, out, std::cerr));
-  const std::vector<SweepUnit> units = PlanSweep(cfg, out, std::cerr);
+  const std::vector<SweepUnit> units =
+      PlanSweep(cfg, out, std::cerr, vm.count("samples") ? vm["samples"].as<int64_t>() : -1);
   Progress progress;
   SweepRunOptions ro;
   ro.limit = vm["limit"].as<int64_t>();
-  if (vm.count("samples")) ro.samples = vm["samples"].as<int64_t>();
   ro.device_name = DeviceName(device.device);
   ro.precision = device.precision();
   ro.on_progress = [&](const SweepProgress& p) { progress.Update(p); };

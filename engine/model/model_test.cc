@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "engine/common/mapped_file.h"
+#include "engine/common/parse.h"
 #include "engine/common/testing.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/gemm.h"
@@ -173,8 +174,8 @@ TEST(DefaultModelTest, IncrementalDecodeEqualsOneShotPrefill) {
 TEST(PrecisionTest, Bf16AgreesWithF32OnGoldenPrompts) {
   STARATTN_REQUIRE_DEFAULT_MODEL(path);
   const char* stride_env = std::getenv("STARATTN_PROMPT_STRIDE");
-  const int64_t stride = stride_env == nullptr ? 1 : std::atoi(stride_env);
-  ASSERT_GE(stride, 1) << "STARATTN_PROMPT_STRIDE=" << stride_env;
+  const int64_t stride =
+      stride_env == nullptr ? 1 : ParseInt(stride_env, "STARATTN_PROMPT_STRIDE", 1);
   const Model& m = DefaultModel();
   const nlohmann::json j =
       nlohmann::json::parse(ReadFileToString(FixturePath("logits/smollm2_f32.json")));

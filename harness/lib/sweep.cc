@@ -248,8 +248,8 @@ std::string SweepUnit::Dir(const std::string& out) const {
   return (fs::path(out) / model->label / attn->label / length).string();
 }
 
-std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out,
-                                 std::ostream& log) {
+std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out, std::ostream& log,
+                                 int64_t samples) {
   std::vector<SweepUnit> units;
   for (const SweepModel& m : cfg.models) {
     // Inputs per length label, all benchmarks together.
@@ -270,6 +270,7 @@ std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out,
         for (const auto& f : files) AppendRunInputs(f, slot.second);
       }
     }
+    for (auto& [label, slot] : by_length) slot.second = FirstSamples(slot.second, samples);
     for (const SweepAttention& a : cfg.attention) {
       for (const auto& [label, slot] : by_length) {
         units.push_back({&m, &a, label, slot.first, slot.second, data_by_length[label]});
@@ -358,14 +359,9 @@ int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& unit
                       const std::string& out, SampleRunner& runner, SweepManifest& manifest,
                       const SweepRunOptions& opts) {
   SweepProgress progress;
-  std::vector<std::vector<RunInput>> inputs;
-  for (const SweepUnit& u : units) {
-    inputs.push_back(FirstSamples(u.inputs, opts.samples));
-    progress.total += static_cast<int64_t>(inputs.back().size());
-  }
+  for (const SweepUnit& u : units) progress.total += static_cast<int64_t>(u.inputs.size());
   int64_t done_before = 0;
-  for (size_t k = 0; k < units.size(); ++k) {
-    const SweepUnit& u = units[k];
+  for (const SweepUnit& u : units) {
     runner.Load(u.model->path);
     const std::string dir = u.Dir(out);
     RunnerOptions ro;
@@ -376,14 +372,14 @@ int64_t RunSweepUnits(const SweepConfig& cfg, const std::vector<SweepUnit>& unit
     const std::string what = u.attn->label + " " + u.length;
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t ran_before = progress.ran;
-    const int64_t ran = RunSamples(runner, inputs[k], (fs::path(dir) / "pred.jsonl").string(), ro,
+    const int64_t ran = RunSamples(runner, u.inputs, (fs::path(dir) / "pred.jsonl").string(), ro,
                                    [&](const RunInput& s, const RunProgress& p) {
                                      progress.done = done_before + p.done;
                                      progress.ran = ran_before + p.ran_now;
                                      progress.what = what + " " + s.key;
                                      if (opts.on_progress) opts.on_progress(progress);
                                    });
-    done_before += static_cast<int64_t>(inputs[k].size());
+    done_before += static_cast<int64_t>(u.inputs.size());
     progress.done = done_before;
     progress.ran = ran_before + ran;
     progress.what = what;

@@ -52,7 +52,10 @@ struct SweepUnit {
 
 // 2. Plan: the units in run order (model, attention, length), inputs read from the generated
 // files. A task without a file (the generator skipped it for missing data) is noted in `log`.
-std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out, std::ostream& log);
+// `samples` >= 0 keeps only the samples whose index is below it in every task (FirstSamples: a
+// partial sweep that every configuration reaches together; a later run with more continues).
+std::vector<SweepUnit> PlanSweep(const SweepConfig& cfg, const std::string& out, std::ostream& log,
+                                 int64_t samples = -1);
 
 // OUT/manifest.json: the config, version, git commit, machine, device, seeds, and the runs of
 // this and earlier (interrupted) invocations; rewritten atomically after every unit.
@@ -80,9 +83,6 @@ struct SweepProgress {
 
 struct SweepRunOptions {
   int64_t limit = -1;  // stop after this many new samples (-1: all)
-  // Run only samples whose index is below this in every task (-1: all): a partial sweep that
-  // every configuration reaches together, continued by a later run with a larger count.
-  int64_t samples = -1;
   std::string device_name = "cpu";
   std::string precision;  // DeviceChoice::precision(), recorded with every unit
   std::function<void(const SweepProgress&)> on_progress;
