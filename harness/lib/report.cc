@@ -228,18 +228,56 @@ std::string MarkdownEscape(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
 std::string ManifestLine(const nlohmann::json& m) {
   if (!m.is_object()) return "no manifest.json";
-  auto str = [&](const char* key) {
-    return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : std::string();
+  auto str = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
   };
-  std::vector<std::string> parts;
-  if (const std::string c = str("git_commit"); !c.empty()) {
-    const bool dirty =
-        m.contains("git_dirty") && m["git_dirty"].is_boolean() && m["git_dirty"].get<bool>();
-    parts.push_back(fmt::format("commit {}{}", c.substr(0, 12), dirty ? " (dirty tree)" : ""));
+  auto dirty = [](const nlohmann::json& o) {
+    return o.contains("git_dirty") && o["git_dirty"].is_boolean() && o["git_dirty"].get<bool>();
+  };
+  // The commits that computed the results: each run's (a resumed sweep may have run several),
+  // then the latest invocation's; runs from before runs recorded theirs are counted.
+  std::vector<std::pair<std::string, bool>> commits;  // (commit, any run from a dirty tree)
+  auto add_commit = [&](const std::string& c, bool d) {
+    for (auto& [have, have_dirty] : commits) {
+      if (have == c) {
+        have_dirty = have_dirty || d;
+        return;
+      }
+    }
+    commits.emplace_back(c, d);
+  };
+  int64_t unrecorded = 0;
+  if (m.contains("runs") && m["runs"].is_array()) {
+    for (const auto& run : m["runs"]) {
+      if (!run.is_object()) continue;
+      if (const std::string c = str(run, "git_commit"); !c.empty()) {
+        add_commit(c, dirty(run));
+      } else {
+        ++unrecorded;
+      }
+    }
   }
-  if (const std::string v = str("version"); !v.empty()) parts.push_back("version " + v);
+  const std::string latest = str(m, "git_commit");
+  if (!latest.empty() && (commits.empty() || unrecorded > 0)) add_commit(latest, dirty(m));
+  std::vector<std::string> parts;
+  if (!commits.empty()) {
+    std::string list;
+    for (const auto& [c, d] : commits) {
+      list += fmt::format("{}{}{}", list.empty() ? "" : ", ", c.substr(0, 12),
+                          d ? " (dirty tree)" : "");
+    }
+    std::string note;
+    if (unrecorded > 0 && m.contains("first_started")) {
+      note = fmt::format(" ({} runs record no commit: an earlier invocation's may have run them)",
+                         unrecorded);
+    }
+    parts.push_back(fmt::format("{} {}{}", commits.size() == 1 ? "commit" : "commits", list, note));
+  }
+  if (const std::string v = str(m, "version"); !v.empty()) parts.push_back("version " + v);
   if (m.contains("machine") && m["machine"].is_object()) {
     const auto& mc = m["machine"];
     std::string machine;
@@ -250,16 +288,17 @@ std::string ManifestLine(const nlohmann::json& m) {
     if (mc.contains("gpu") && mc["gpu"].is_string()) machine += ", " + mc["gpu"].get<std::string>();
     if (!machine.empty()) parts.push_back("machine: " + machine);
   }
-  if (const std::string s = str("started"); !s.empty()) {
-    const std::string f = str("finished");
-    parts.push_back(fmt::format("ran {} to {}", s, f.empty() ? "(unfinished)" : f));
+  // A resumed sweep: from its first invocation's start.
+  const std::string first = str(m, "first_started");
+  if (const std::string s = first.empty() ? str(m, "started") : first; !s.empty()) {
+    const std::string f = str(m, "finished");
+    parts.push_back(fmt::format("ran {} to {}{}", s, f.empty() ? "(unfinished)" : f,
+                                first.empty() ? "" : " over several invocations"));
   }
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
   return out.empty() ? "manifest.json without details" : out;
 }
-
-}  // namespace
 
 std::string Fixed2(double x) {
   const std::string s = fmt::format("{:.2f}", x);

@@ -153,6 +153,11 @@ std::string DeltasCsv(const Report& report);
 //             phase1_host_s (mean per host, ';'-separated)
 std::string TimingCsv(const Report& report);
 
+// The report's provenance line from a sweep's manifest.json: the commits its runs record (a
+// resumed sweep may have run several), version, machine, and the span from the first
+// invocation's start to the last one's finish.
+std::string ManifestLine(const nlohmann::json& m);
+
 // Number formatting shared with compare: "12.34", signed "+1.20", "[-3.00, +0.50]".
 std::string Fixed2(double x);
 std::string Signed2(double x);

@@ -270,6 +270,36 @@ TEST(ReportAttentionWork, FractionsOfDenseFromTheRecords) {
   fs::remove_all(dir);
 }
 
+// A sweep resumed by another binary: the line names every commit its runs record and the span
+// from the first invocation's start; runs from before runs recorded a commit are counted.
+TEST(ManifestLineTest, NamesEveryRunsCommitAndTheFirstStart) {
+  auto manifest = nlohmann::json::parse(R"({
+    "git_commit": "bbbbbbbbbbbbbbbb", "git_dirty": false, "version": "0.1.0",
+    "machine": {"cpu": "AMD EPYC", "cores": 2},
+    "first_started": "2026-12-06T21:42:01Z", "started": "2026-12-07T01:26:00Z",
+    "finished": "2026-12-07T03:10:00Z",
+    "runs": [{"attn": "dense", "git_commit": "aaaaaaaaaaaaaaaa", "git_dirty": false},
+             {"attn": "star", "git_commit": "aaaaaaaaaaaaaaaa", "git_dirty": true},
+             {"attn": "dense", "git_commit": "bbbbbbbbbbbbbbbb", "git_dirty": false}]})");
+  EXPECT_EQ(ManifestLine(manifest),
+            "commits aaaaaaaaaaaa (dirty tree), bbbbbbbbbbbb; version 0.1.0; machine: AMD EPYC, 2 "
+            "cores; ran 2026-12-06T21:42:01Z to 2026-12-07T03:10:00Z over several invocations");
+  // Older manifests: runs without a commit; the latest invocation's is named, with a count.
+  manifest["runs"].push_back({{"attn", "star"}});
+  manifest["git_commit"] = "cccccccccccccccc";
+  EXPECT_NE(ManifestLine(manifest).find("commits aaaaaaaaaaaa (dirty tree), bbbbbbbbbbbb, "
+                                        "cccccccccccc (1 runs record no commit: an earlier "
+                                        "invocation's may have run them); "),
+            std::string::npos)
+      << ManifestLine(manifest);
+  // One invocation, no per-run commits: its commit, its start.
+  const auto single = nlohmann::json::parse(R"({"git_commit": "dddddddddddddddd",
+    "git_dirty": true, "started": "2026-01-01T00:00:00Z", "runs": [{"attn": "dense"}]})");
+  EXPECT_EQ(ManifestLine(single),
+            "commit dddddddddddd (dirty tree); ran 2026-01-01T00:00:00Z to (unfinished)");
+  EXPECT_EQ(ManifestLine(nlohmann::json()), "no manifest.json");
+}
+
 TEST_F(ReportTest, MarkdownAndCsvShowTheNumbers) {
   const std::string md = RenderMarkdown(*report_);
   for (const char* line : {

@@ -312,6 +312,10 @@ SweepManifest::SweepManifest(const SweepConfig& cfg, const std::string& out,
 }
 
 void SweepManifest::AddRun(nlohmann::ordered_json run) {
+  // Each run keeps the binary that computed it: a resumed sweep may run another commit, and the
+  // top-level git_commit is only this invocation's.
+  run["git_commit"] = json_["git_commit"];
+  run["git_dirty"] = json_["git_dirty"];
   json_["runs"].push_back(std::move(run));
   Write();
 }

@@ -63,6 +63,7 @@ class SweepManifest {
  public:
   SweepManifest(const SweepConfig& cfg, const std::string& out, const std::string& version,
                 const DeviceChoice& device, int mpi_ranks);
+  // Appends a finished unit, stamped with this invocation's git_commit and git_dirty.
   void AddRun(nlohmann::ordered_json run);
   // The data of every model and benchmark (PrepareSweepData), as "data" in the manifest.
   void SetData(nlohmann::ordered_json data);

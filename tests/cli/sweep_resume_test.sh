@@ -44,8 +44,10 @@ for attn in ("dense", "star-h2-b4"):
     assert "niah_single_1" in json.dumps(s) and "qa1" in json.dumps(s), s
     assert os.path.exists(os.path.join(d, "summary.csv"))
 m = json.load(open(os.path.join(res, "manifest.json")))
-for k in ("config", "git_commit", "machine", "seeds", "runs", "version"):
+for k in ("config", "git_commit", "machine", "seeds", "runs", "version", "first_started"):
     assert k in m, k
+# Three invocations ran units: each run records the commit that computed it.
+assert len(m["runs"]) >= 3 and all("git_commit" in r and "git_dirty" in r for r in m["runs"]), m["runs"]
 print("ok: each sample once after interruption; summaries and manifest written")
 PY
 # Config errors are one line, non-zero.
