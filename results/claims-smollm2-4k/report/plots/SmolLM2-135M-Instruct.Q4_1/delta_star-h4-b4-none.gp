@@ -12,7 +12,7 @@ set boxwidth 0.8000 absolute
 set xtics ("niah_single_1" 0, "niah_single_2" 1, "niah_single_3" 2, "niah_multikey_1" 3, "niah_multikey_2" 4, "niah_multikey_3" 5, "niah_multivalue" 6, "niah_multiquery" 7, "vt" 8, "cwe" 9, "fwe" 10, "qa1" 11, "qa2" 12, "qa3" 13, "qa4" 14, "qa5" 15, "RULER avg of 11 tasks (all but qa_1, qa_2)" 16, "BABILong avg of all 5 tasks" 17) rotate by -35 left
 set xrange [-0.6:17.6000]
 set xzeroaxis lt -1 lw 1.5
-set yrange [-88.8000:38.8000]
+set yrange [-76.8000:21.8000]
 set ylabel "accuracy delta, star-h4-b4-none - dense (points)"
 set xlabel "task"
 set key outside right top box opaque width 1 title "length"
